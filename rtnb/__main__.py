@@ -1,0 +1,3 @@
+from rtnb.cli import main
+
+raise SystemExit(main())

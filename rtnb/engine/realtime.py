@@ -1,0 +1,202 @@
+"""Drive one realtime connection: run the core's effects with the speech parts.
+
+The core decides *what* happens; this module does the slow parts off the event
+loop (ASR and TTS in worker threads, the brain as a coroutine) and feeds the
+results back to the core, sending every server event it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from .brain.base import BrainReply, item_text
+from .core import (
+    CancelResponse,
+    Output,
+    RealtimeCore,
+    Speculate,
+    StartResponse,
+    Transcribe,
+)
+
+if TYPE_CHECKING:
+    from .server import Engine
+
+log = logging.getLogger("rtnb.engine")
+
+#: Audio deltas carry at most this much audio (ms); the first one is sent as soon as
+#: the first sentence is synthesised.
+CHUNK_MS = 200
+IDLE_PROMPT = "Are you still there?"
+
+
+class RealtimeConnection:
+    def __init__(self, engine: Engine, send: Callable[[dict[str, Any]], Awaitable[None]],
+                 model: str) -> None:
+        self.engine = engine
+        self.core = RealtimeCore(model=model, vad_factory=engine.vad_factory)
+        self._send = send
+        self._responses: dict[str, asyncio.Task] = {}
+        self._transcripts: dict[str, asyncio.Future] = {}
+        self._speculative: dict[tuple[int, int], asyncio.Future] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    async def open(self) -> None:
+        await self.dispatch(self.core.start())
+
+    async def handle(self, message: str | bytes) -> None:
+        await self.dispatch(self.core.receive(message))
+
+    async def close(self) -> None:
+        tasks = [*self._responses.values(), *self._tasks]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def dispatch(self, outputs: list[Output]) -> None:
+        for out in outputs:
+            if isinstance(out, dict):
+                await self._send(out)
+            elif isinstance(out, StartResponse):
+                task = asyncio.create_task(self._respond(out.response_id))
+                self._responses[out.response_id] = task
+                task.add_done_callback(lambda _t, rid=out.response_id:
+                                       self._responses.pop(rid, None))
+            elif isinstance(out, CancelResponse):
+                task = self._responses.pop(out.response_id, None)
+                if task is not None and task is not asyncio.current_task():
+                    task.cancel()
+            elif isinstance(out, Transcribe):
+                self._transcripts[out.item_id] = asyncio.get_running_loop().create_future()
+                self._spawn(self._transcribe(out))
+            elif isinstance(out, Speculate):
+                # Only the latest pause matters; older guesses are dropped.
+                self._speculative = {out.key: self._asr_future(out.audio)}
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _asr_future(self, pcm: bytes) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self.engine.asr_pool, self.engine.asr.transcribe, pcm)
+
+    # -- transcription -----------------------------------------------------------------------
+
+    async def _transcribe(self, job: Transcribe) -> None:
+        fut = self._transcripts[job.item_id]
+        text = ""
+        try:
+            guess = self._speculative.pop(job.key, None) if job.key else None
+            text = await (guess if guess is not None else self._asr_future(job.audio))
+            outputs = self.core.transcribed(job.item_id, text, job.emit, len(job.audio) / 48)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an ASR failure must not end the session
+            log.exception("transcription failed")
+            outputs = self.core.transcription_failed(job.item_id, str(exc), job.emit)
+        try:
+            await self.dispatch(outputs)
+        finally:
+            if not fut.done():
+                fut.set_result(text)
+
+    # -- responses ---------------------------------------------------------------------------
+
+    async def _respond(self, rid: str) -> None:
+        core = self.core
+        try:
+            for item_id in core.pending_transcripts(rid):
+                fut = self._transcripts.get(item_id)
+                if fut is not None:
+                    await asyncio.shield(fut)
+            request = core.brain_request(rid)
+            if _after_idle_timeout(request.history):
+                reply = BrainReply(text=IDLE_PROMPT)
+            else:
+                reply = await self.engine.brain.respond(request)
+            text, incomplete = _fit(reply.text or "", request.max_output_chars)
+            if text:
+                await self.dispatch(core.output_message(rid))
+                params = core.responses[rid].params
+                if "audio" in params["output_modalities"]:
+                    async for piece, pcm in self._speak(text, params["voice"], params["speed"]):
+                        await self.dispatch(core.output_chunk(rid, piece, pcm))
+                else:
+                    for piece in _text_pieces(text):
+                        await self.dispatch(core.output_chunk(rid, piece))
+                await self.dispatch(core.output_message_done(rid))
+            if not incomplete:
+                for call in reply.tool_calls:
+                    await self.dispatch(core.output_function_call(
+                        rid, call.name, json.dumps(call.arguments)))
+            await self.dispatch(core.finish(rid, "max_output_tokens" if incomplete else None))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("response %s failed", rid)
+            await self.dispatch(core.fail(rid, f"{type(exc).__name__}: {exc}"))
+
+    async def _speak(self, text: str, voice: str, speed: float
+                     ) -> AsyncIterator[tuple[str, bytes]]:
+        """Yield ``(text piece, pcm)`` chunks of at most CHUNK_MS, sentence by sentence."""
+        first = True
+        async for sentence, pcm in self.engine.synthesize(text, voice, speed):
+            prefix = "" if first else " "
+            first = False
+            for piece, chunk in _align(prefix + sentence, pcm, CHUNK_MS * 48):
+                yield piece, chunk
+
+
+def _align(text: str, pcm: bytes, chunk_bytes: int) -> list[tuple[str, bytes]]:
+    """Split audio into chunks and give each the words spoken in it (by character share)."""
+    chunk_bytes -= chunk_bytes % 2
+    chunks = [pcm[i:i + chunk_bytes] for i in range(0, len(pcm), chunk_bytes)] or [b""]
+    words = text.split(" ")
+    bounds = []  # character offset of the end of each word (with its separator)
+    pos = 0
+    for i, word in enumerate(words):
+        pos += len(word) + (1 if i < len(words) - 1 else 0)
+        bounds.append(pos)
+    total = max(1, len(text))
+    out = []
+    start = 0
+    sent = 0
+    for index, chunk in enumerate(chunks):
+        end_frac = (index + 1) / len(chunks)
+        while sent < len(words) and bounds[sent] / total <= end_frac + 1e-9:
+            sent += 1
+        cut = bounds[sent - 1] if sent else 0
+        out.append((text[start:cut], chunk))
+        start = cut
+    if start < len(text):
+        last_piece, last_chunk = out[-1]
+        out[-1] = (last_piece + text[start:], last_chunk)
+    return out
+
+
+def _text_pieces(text: str) -> list[str]:
+    words = text.split(" ")
+    return [w if i == 0 else " " + w for i, w in enumerate(words)]
+
+
+def _fit(text: str, max_chars: int | None) -> tuple[str, bool]:
+    if max_chars is None or len(text) <= max_chars:
+        return text, False
+    cut = text[:max_chars].rsplit(" ", 1)[0]
+    return cut, True
+
+
+def _after_idle_timeout(history: list[dict]) -> bool:
+    """True when the last item is the empty user turn an idle timeout committed."""
+    if not history:
+        return False
+    last = history[-1]
+    return (last.get("role") == "user" and last.get("type") == "message"
+            and any(p.get("type") == "input_audio" for p in last.get("content") or [])
+            and item_text(last) == "")

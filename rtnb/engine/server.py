@@ -1,0 +1,316 @@
+"""The engine server: the realtime WebSocket and the HTTP API on one port.
+
+websockets' HTTP parser only takes GET requests, so each connection is read
+here first: a WebSocket upgrade goes to websockets' sans-I/O
+``ServerProtocol``; anything else is plain HTTP, framed by ``h11``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import urllib.parse
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import h11
+from websockets.frames import Opcode
+from websockets.http11 import Response as WsResponse
+from websockets.server import ServerProtocol
+
+from .auth import Auth, bearer
+from .brain.base import Brain
+
+log = logging.getLogger("rtnb.engine")
+
+#: Largest WebSocket message: a 15 MiB audio append as base64 inside JSON, with room.
+MAX_MESSAGE_BYTES = 21 * 1024 * 1024
+MAX_HTTP_BODY = 32 * 1024 * 1024
+MAX_HEAD_BYTES = 64 * 1024
+REALTIME_PATH = "/v1/realtime"
+
+
+@dataclass
+class Engine:
+    """The pluggable parts: VAD, ASR, TTS and brain, plus auth and worker threads."""
+
+    brain: Brain
+    asr: Any = None
+    tts: Any = None
+    vad_factory: Callable[[], Any] | None = None
+    model: str = "rtnb-local"
+    auth: Auth = field(default_factory=Auth)
+    asr_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="rtnb-asr"))
+    tts_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="rtnb-tts"))
+
+    @classmethod
+    def load(cls, brain: Brain | None = None, *, token: str | None = None,
+             progress: Callable[[str], None] | None = None) -> Engine:
+        """Load the offline speech models (shared per process) and warm them up."""
+        from . import parts
+
+        return parts.build_engine(cls, brain=brain, token=token, progress=progress)
+
+    def describe(self) -> dict[str, str]:
+        return {"vad": "silero-v6" if self.vad_factory else "none",
+                "asr": getattr(self.asr, "name", "none"),
+                "tts": getattr(self.tts, "name", "none"),
+                "brain": getattr(self.brain, "name", "custom")}
+
+    async def synthesize(self, text: str, voice: str, speed: float):
+        """Stream ``(sentence, pcm24)`` from the TTS thread as each sentence is ready."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+        stop = False
+        done = object()
+
+        def work() -> None:
+            try:
+                for item in self.tts.synthesize(text, voice=voice, speed=speed):
+                    if stop:
+                        break
+                    loop.call_soon_threadsafe(queue.put_nowait, item)
+            except BaseException as exc:  # re-raised on the loop side
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, done)
+
+        future = loop.run_in_executor(self.tts_pool, work)
+        try:
+            while True:
+                item = await queue.get()
+                if item is done:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop = True  # the worker ends after its current sentence
+            del future
+
+
+class EngineServer:
+    """Serves one :class:`Engine` on ``host:port`` (``port=0`` picks a free one)."""
+
+    def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 8765) -> None:
+        from .http_api import HttpApi
+
+        self.engine = engine
+        self.host = host
+        self.port = port
+        self.http = HttpApi(engine)
+        self._server: asyncio.base_events.Server | None = None
+        self._connections: set[asyncio.Task] = set()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.port}/v1"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self.host, self.port,
+                                                  limit=MAX_HEAD_BYTES)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            if _is_upgrade(head):
+                await self._websocket(head, reader, writer)
+            else:
+                await self._http(head, reader, writer)
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            pass
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("connection failed")
+        finally:
+            self._connections.discard(task)
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except Exception:
+                pass
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    async def _http(self, head: bytes, reader: asyncio.StreamReader,
+                    writer: asyncio.StreamWriter) -> None:
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+        conn.receive_data(head)
+        while True:
+            request = None
+            body = bytearray()
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    data = await reader.read(65536)
+                    conn.receive_data(data)
+                    if not data and conn.their_state is not h11.SEND_BODY:
+                        return
+                    continue
+                if isinstance(event, h11.Request):
+                    request = event
+                elif isinstance(event, h11.Data):
+                    body += event.data
+                    if len(body) > MAX_HTTP_BODY:
+                        await self._send_http(conn, writer, 413, {"error": {
+                            "message": "Request body too large.", "type": "invalid_request_error",
+                            "param": None, "code": "request_too_large"}})
+                        return
+                elif isinstance(event, h11.EndOfMessage):
+                    break
+                elif isinstance(event, h11.ConnectionClosed):
+                    return
+            assert request is not None
+            headers = {k.decode().lower(): v.decode("latin-1") for k, v in request.headers}
+            status, payload = await self.http.handle(request.method.decode(),
+                                                     request.target.decode(), headers,
+                                                     bytes(body))
+            await self._send_http(conn, writer, status, payload)
+            if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
+                return
+            try:
+                conn.start_next_cycle()
+            except h11.LocalProtocolError:
+                return
+
+    async def _send_http(self, conn: h11.Connection, writer: asyncio.StreamWriter,
+                         status: int, payload: dict[str, Any]) -> None:
+        body = json.dumps(payload).encode()
+        headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
+        writer.write(conn.send(h11.Response(status_code=status, headers=headers)))
+        writer.write(conn.send(h11.Data(data=body)))
+        writer.write(conn.send(h11.EndOfMessage()))
+        await writer.drain()
+
+    # -- WebSocket ---------------------------------------------------------------------------
+
+    async def _websocket(self, head: bytes, reader: asyncio.StreamReader,
+                         writer: asyncio.StreamWriter) -> None:
+        from .realtime import RealtimeConnection
+
+        proto = ServerProtocol(max_size=MAX_MESSAGE_BYTES, select_subprotocol=_subprotocol)
+        proto.receive_data(head)
+        request = proto.events_received()[0]
+        target = urllib.parse.urlsplit(request.path)
+        query = urllib.parse.parse_qs(target.query)
+        credential = bearer(request.headers.get("Authorization")) or _subprotocol_key(
+            request.headers.get("Sec-WebSocket-Protocol"))
+        if target.path.rstrip("/") != REALTIME_PATH:
+            response = _reject(proto, 404, f"Unknown path {target.path}; use {REALTIME_PATH}.")
+        elif not self.engine.auth.check(credential, allow_ephemeral=True):
+            response = _reject(proto, 401, "Missing or invalid bearer token for this rtnb "
+                                           "engine.")
+        else:
+            response = proto.accept(request)
+        proto.send_response(response)
+        lock = asyncio.Lock()
+
+        async def flush() -> None:
+            for data in proto.data_to_send():
+                if data:
+                    writer.write(data)
+                elif writer.can_write_eof():
+                    writer.write_eof()
+            async with lock:
+                await writer.drain()
+
+        await flush()
+        if response.status_code != 101:
+            return
+
+        async def send(event: dict[str, Any]) -> None:
+            if proto.state.name != "OPEN":
+                return
+            proto.send_text(json.dumps(event, separators=(",", ":")).encode())
+            await flush()
+
+        model = (query.get("model") or [self.engine.model])[0]
+        conn = RealtimeConnection(self.engine, send, model)
+        try:
+            await conn.open()
+            fragments: list[bytes] = []
+            while True:
+                data = await reader.read(65536)
+                if data:
+                    proto.receive_data(data)
+                else:
+                    proto.receive_eof()
+                for frame in proto.events_received():
+                    if frame.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
+                        if frame.opcode is not Opcode.CONT:
+                            fragments = [frame.data]
+                            binary = frame.opcode is Opcode.BINARY
+                        else:
+                            fragments.append(frame.data)
+                        if sum(map(len, fragments)) > MAX_MESSAGE_BYTES:
+                            proto.fail(1009, "message too big")
+                            break
+                        if frame.fin:
+                            message = b"".join(fragments)
+                            fragments = []
+                            if binary:
+                                await conn.dispatch([conn.core.error(_binary_error())])
+                            else:
+                                await conn.handle(message)
+                await flush()
+                if not data or proto.close_expected() or proto.state.name == "CLOSED":
+                    break
+        finally:
+            await conn.close()
+
+
+def _is_upgrade(head: bytes) -> bool:
+    lower = head.lower()
+    return lower.startswith(b"get ") and b"upgrade: websocket" in lower
+
+
+def _subprotocol(proto: ServerProtocol, offered: list[str]) -> str | None:
+    for name in offered:
+        if name == "realtime":
+            return name
+    return None
+
+
+def _subprotocol_key(header: str | None) -> str | None:
+    """Browsers cannot set headers: OpenAI accepts the key as a subprotocol instead."""
+    for part in (header or "").split(","):
+        part = part.strip()
+        for prefix in ("openai-insecure-api-key.", "openai-insecure-api-key-"):
+            if part.startswith(prefix):
+                return part[len(prefix):]
+    return None
+
+
+def _reject(proto: ServerProtocol, status: int, message: str) -> WsResponse:
+    body = json.dumps({"error": {"message": message, "type": "invalid_request_error",
+                                 "code": "invalid_api_key" if status == 401 else "not_found",
+                                 "param": None}})
+    response = proto.reject(status, body)
+    response.headers["Content-Type"] = "application/json"
+    return response
+
+
+def _binary_error():
+    from .errors import ProtocolError
+
+    return ProtocolError("invalid_event", "Binary frames are not supported; send JSON text.")

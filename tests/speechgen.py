@@ -1,0 +1,93 @@
+"""Synthetic test speech made with the offline piper voice, cached on disk, plus a WER helper."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rtnb.engine.speech.tts import PiperTts
+
+PHRASES = [
+    "Hello, can you hear me?",
+    "What's the weather in Paris today?",
+    "My phone number is 555 123 4567.",
+    "I want to return my snowboard.",
+    "Please transfer me to billing.",
+    "Can I book a table for two at seven tonight?",
+    "Cancel my order, please.",
+    "What time does the store close?",
+    "I'd like to speak to a real person.",
+    "Yes, that's correct.",
+    "No thanks, that's all for today.",
+    "How much is a train ticket to Boston?",
+]
+
+CACHE_DIR = Path(os.environ.get("RTNB_SPEECH_CACHE") or Path(tempfile.gettempdir()) / "rtnb-speech")
+_VERSION = "piper-joe-medium/2"  # bump to invalidate cached audio
+_tts: PiperTts | None = None
+_lock = threading.Lock()
+
+
+def engine() -> PiperTts:
+    global _tts
+    with _lock:
+        if _tts is None:
+            from rtnb.engine.speech.tts import PiperTts
+
+            _tts = PiperTts()
+        return _tts
+
+
+def utterance(text: str, voice: str = "alloy", speed: float = 1.0) -> bytes:
+    """24 kHz PCM16 of ``text`` spoken by ``voice``, synthesized once and cached on disk."""
+    key = hashlib.sha256(f"{_VERSION}|{voice}|{speed}|{text}".encode()).hexdigest()[:24]
+    path = CACHE_DIR / f"{key}.pcm"
+    if path.is_file():
+        return path.read_bytes()
+    pcm = b"".join(chunk for _, chunk in engine().synthesize(text, voice=voice, speed=speed))
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(pcm)
+    os.replace(tmp, path)
+    return pcm
+
+
+def with_silence(pcm: bytes, lead_ms: float, tail_ms: float) -> bytes:
+    """Pad 24 kHz PCM16 with digital silence before and after."""
+    return bytes(2 * round(24 * lead_ms)) + pcm + bytes(2 * round(24 * tail_ms))
+
+
+_DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
+def normalize(text: str) -> list[str]:
+    """Lower-case words without punctuation; numbers become single digits ("two" -> "2")."""
+    text = text.lower().replace("-", " ")
+    text = re.sub(r"(?<=\d)[,.](?=\d)", "", text)  # 4,567 -> 4567
+    words = re.findall(r"[a-z0-9']+", text)
+    out: list[str] = []
+    for w in (w.strip("'") for w in words):
+        if w in _DIGITS:
+            out.append(str(_DIGITS.index(w)))
+        elif w.isdigit():
+            out.extend(w)
+        elif w:
+            out.append(w)
+    return out
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    """Word error rate of ``hypothesis`` against ``reference`` after :func:`normalize`."""
+    ref, hyp = normalize(reference), normalize(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1] / max(len(ref), 1)

@@ -1,0 +1,227 @@
+"""Offline speech models: Silero VAD, whisper tiny.en ASR and piper TTS (real models)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rtnb import audio
+from rtnb.engine import speech
+from rtnb.engine.speech import FRAME_BYTES, SileroVad, trace
+from tests import speechgen
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tts():
+    return speechgen.engine()
+
+
+@pytest.fixture(scope="module")
+def asr():
+    model = speech.WhisperAsr()
+    model.warmup()
+    return model
+
+
+@pytest.fixture(scope="module")
+def speech_pcm(tts):
+    return speechgen.with_silence(speechgen.utterance(speechgen.PHRASES[1]), 500, 500)
+
+
+# --- VAD ------------------------------------------------------------------------------------
+
+
+def test_vad_frame_constants():
+    assert speech.FRAME_MS == 32 and FRAME_BYTES == 32 * 48
+
+
+def test_vad_low_on_silence_and_noise():
+    assert trace(bytes(3 * 48000)).max() < 0.1
+    noise = np.random.default_rng(0).standard_normal(3 * 24000) * 0.05
+    probs = trace(noise)
+    assert len(probs) == 3 * 24000 // 768
+    assert probs.max() < 0.2 and probs.mean() < 0.05
+
+
+def test_vad_high_on_speech(speech_pcm):
+    probs = trace(speech_pcm)
+    lead = 500 // 32
+    assert probs[: lead - 1].max() < 0.1  # the leading silence
+    assert probs.max() > 0.95
+    assert np.mean(probs[lead:-lead] > 0.5) > 0.7
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(cuts=st.lists(st.integers(0, 80000), max_size=20))
+def test_vad_is_invariant_to_chunking(speech_pcm, cuts):
+    pcm = speech_pcm[:80000]
+    vad = SileroVad()
+    points = sorted(set(cuts))
+    chunks = [pcm[a:b] for a, b in zip([0, *points], [*points, len(pcm)], strict=True)]
+    probs = np.concatenate([vad.process(c) for c in chunks])
+    assert probs.dtype == np.float32 and len(probs) == len(pcm) // FRAME_BYTES
+    assert np.array_equal(probs, trace(pcm))
+
+
+def test_vad_reset_and_incremental_counts(speech_pcm):
+    vad = SileroVad()
+    assert vad.process(speech_pcm[: FRAME_BYTES - 1]).size == 0
+    assert vad.process(speech_pcm[FRAME_BYTES - 1 : FRAME_BYTES]).size == 1
+    vad.process(speech_pcm[FRAME_BYTES:])
+    vad.reset()
+    assert np.array_equal(vad.process(speech_pcm), trace(speech_pcm))
+
+
+def test_vad_trace_accepts_float_at_other_rates(speech_pcm):
+    x16 = audio.load_audio(speech_pcm, rate=16000)
+    probs = trace(x16, rate=16000)
+    ref = trace(speech_pcm)
+    assert abs(len(probs) - len(ref)) <= 1
+    n = min(len(probs), len(ref))
+    assert np.mean(np.abs(probs[:n] - ref[:n])) < 0.05
+
+
+# --- ASR ------------------------------------------------------------------------------------
+
+ASR_CASES = [
+    (speechgen.PHRASES[1], "alloy"),
+    (speechgen.PHRASES[3], "echo"),
+    (speechgen.PHRASES[2], "shimmer"),
+]
+
+
+def test_asr_transcribes_synthetic_speech(asr, tts):
+    assert asr.name == "whisper-tiny.en"
+    errors = []
+    for text, voice in ASR_CASES:
+        heard = asr.transcribe(speechgen.with_silence(speechgen.utterance(text, voice), 200, 300))
+        errors.append(speechgen.wer(text, heard))
+    # Measured: 0.0 on these three (mean 3.5 % over 12 phrases x 4 voices).
+    assert np.mean(errors) <= 0.15, errors
+
+
+def test_asr_accepts_float_arrays_and_prompt(asr, tts):
+    pcm = speechgen.utterance(speechgen.PHRASES[3])
+    text = asr.transcribe(audio.to_float(pcm), prompt="Snowboard returns.")
+    assert speechgen.wer(speechgen.PHRASES[3], text) <= 0.2
+    assert asr.transcribe(b"") == ""
+
+
+def test_wer_helper():
+    assert speechgen.wer("My number is 555 123 4567.", "my number is five five five 1234567") == 0
+    assert speechgen.wer("a b c d", "a x c") == 0.5
+    assert speechgen.wer("", "") == 0
+
+
+# --- TTS ------------------------------------------------------------------------------------
+
+
+def test_tts_output_is_24khz_and_audible(tts):
+    assert tts.name == "piper-joe-medium" and tts.sample_rate == 24000
+    [(sentence, pcm)] = list(tts.synthesize("Hello there, how are you?"))
+    assert sentence == "Hello there, how are you?"
+    x = audio.to_float(pcm)
+    assert 0.8 < len(x) / 24000 < 3.5
+    assert np.sqrt(np.mean(x**2)) > 0.03
+    spectrum = np.abs(np.fft.rfft(x))
+    freqs = np.fft.rfftfreq(len(x), 1 / 24000)
+    assert freqs[np.argmax(spectrum)] < 4000  # voiced energy, not resampling noise
+
+
+def test_tts_streams_sentences_in_order(tts):
+    text = "Sure. I can help you with that today.  Your order ships tomorrow morning, by noon!"
+    gen = tts.synthesize(text)
+    start = time.perf_counter()
+    first_sentence, first_pcm = next(gen)
+    first = time.perf_counter() - start
+    rest = list(gen)
+    total = time.perf_counter() - start
+    sentences = [first_sentence] + [s for s, _ in rest]
+    assert sentences == [
+        "Sure.",
+        "I can help you with that today.",
+        "Your order ships tomorrow morning, by noon!",
+    ]
+    assert " ".join(sentences).split() == text.split()
+    assert first_pcm and all(pcm for _, pcm in rest)
+    assert first < total / 2
+
+
+def test_tts_speed_changes_duration(tts):
+    text = "I want to return my snowboard."
+    slow = sum(len(p) for _, p in tts.synthesize(text, speed=0.7))
+    fast = sum(len(p) for _, p in tts.synthesize(text, speed=1.5))
+    assert 1.5 < slow / fast < 2.8
+
+
+def test_tts_voices_and_errors(tts):
+    names = [
+        "alloy",
+        "ash",
+        "ballad",
+        "coral",
+        "echo",
+        "sage",
+        "shimmer",
+        "verse",
+        "marin",
+        "cedar",
+    ]
+    assert sorted(speech.VOICES) == sorted(names)
+    for name in names:
+        [(_, pcm)] = list(tts.synthesize("Okay.", voice=name))
+        assert len(pcm) > 0.2 * 48000
+    with pytest.raises(ValueError, match="valid voices: alloy"):
+        tts.synthesize("Hi.", voice="nova")
+    for speed in (0.2, 4.5):
+        with pytest.raises(ValueError, match="speed"):
+            tts.synthesize("Hi.", speed=speed)
+    assert list(tts.synthesize("")) == [] and list(tts.synthesize("  \n ")) == []
+
+
+# --- packaging ------------------------------------------------------------------------------
+
+
+def test_importing_speech_loads_no_runtime():
+    code = (
+        "import sys, rtnb.audio, rtnb.engine.speech; "
+        "heavy = {'onnxruntime', 'faster_whisper', 'piper', 'ctranslate2', 'soxr'}; "
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.network_isolation
+def test_models_load_without_network():
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-n", "true"]).returncode:
+        pytest.skip("unshare -n is not available")
+    code = textwrap.dedent(
+        """
+        from rtnb.engine.speech import PiperTts, SileroVad, WhisperAsr
+        pcm = b"".join(p for _, p in PiperTts().synthesize("What's the weather in Paris?"))
+        assert SileroVad().process(pcm).max() > 0.5
+        print(WhisperAsr(cpu_threads=1).transcribe(bytes(4800) + pcm + bytes(9600)))
+        """
+    )
+    out = subprocess.run(
+        ["unshare", "-n", sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert "paris" in out.stdout.lower()
