@@ -13,6 +13,20 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "start_engine": "rtnb.engine.background",
     "RunningEngine": "rtnb.engine.background",
+    "Session": "rtnb.session",
+    "SessionError": "rtnb.session",
+    "Recording": "rtnb.session",
+    "load": "rtnb.session",
+    "Agent": "rtnb.agents",
+    "tool": "rtnb.agents",
+    "ToolContext": "rtnb.agents",
+    "FunctionTool": "rtnb.agents",
+    "supervisor_tool": "rtnb.supervisor",
+    "output_guardrail": "rtnb.guardrails",
+    "moderation_guardrail": "rtnb.guardrails",
+    "GuardrailResult": "rtnb.guardrails",
+    "OutputGuardrail": "rtnb.guardrails",
+    "scenarios": "rtnb.scenarios",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -22,7 +36,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'rtnb' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    mod = importlib.import_module(module)
+    value = mod if module == f"rtnb.{name}" else getattr(mod, name)
     globals()[name] = value
     return value
 

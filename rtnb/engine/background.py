@@ -104,3 +104,16 @@ def start_engine(host: str = "127.0.0.1", port: int = 0, *, token: str | None = 
         raise RuntimeError(f"the rtnb engine could not listen on {host}:{port}: "
                            f"{failure[0]}") from failure[0]
     return RunningEngine(server, loop, thread)
+
+
+_shared: RunningEngine | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_engine(progress: Callable[[str], None] | None = None) -> RunningEngine:
+    """The process's embedded engine, started on first use and reused after."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or not _shared.running:
+            _shared = start_engine(port=0, progress=progress)
+        return _shared

@@ -34,6 +34,7 @@ from .extract import (
     word_list,
     words_of,
 )
+from .images import describe_images
 
 #: A tool is called when its similarity to the user's words reaches this (calibrated on
 #: the weather, retail, telecom and triage tool sets in tests/test_brain.py).
@@ -457,6 +458,9 @@ _YES = r"(?:yes|yeah|yep|yup|sure|ok|okay|alright|right|correct|please|please do
        r"sounds good|of course|absolutely|definitely|why not|let's do it|do it)"
 _NO = r"(?:no|nope|nah|not really|no thanks|no thank you|never mind|nevermind|i'm good|" \
       r"that's ok|not now)"
+#: A client's corrective message after an output guardrail tripped.
+_CORRECTIVE = re.compile(r"\bblocked by (?:the )?\S+ guardrail\b", re.IGNORECASE)
+APOLOGY = "Sorry, I shouldn't have said that. Is there anything else I can help with?"
 _REPEAT = re.compile(r"\b(?:repeat (?:that|it|yourself|please|the last)|say (?:that|it) again|"
                      r"what did you (?:just )?say|come again|pardon(?: me)?|didn'?t (?:catch|"
                      r"hear) (?:that|you|it))\b", re.I)
@@ -678,7 +682,12 @@ class RuleBrain:
 
     def decide(self, request: BrainRequest) -> BrainReply:
         """The reply for ``request``; the same request always gets the same reply."""
-        reply = self._decide(_Turn(request), request.tool_choice)
+        last = request.history[-1] if request.history else {}
+        if last.get("role") == "user" and _CORRECTIVE.search(item_text(last)):
+            return BrainReply(APOLOGY)
+        image = describe_images(last) if last.get("role") == "user" else None
+        reply = BrainReply(image) if image else self._decide(_Turn(request),
+                                                             request.tool_choice)
         limit = request.max_output_chars
         if reply.text and limit is not None:
             reply = BrainReply(truncate_words(reply.text, max(limit, 0)) or None,

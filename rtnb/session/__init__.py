@@ -1,0 +1,6 @@
+"""Sessions: a realtime conversation, its event log, transcript, metrics and recordings."""
+
+from .recording import Recording, load
+from .session import Session, SessionError
+
+__all__ = ["Session", "SessionError", "Recording", "load"]

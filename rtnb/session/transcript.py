@@ -1,0 +1,241 @@
+"""The transcript, built from the event log one entry at a time.
+
+User and assistant messages fill in live from deltas; tool calls show their
+arguments and results (each call is its own entry, so the newest call is what
+you see, never a stale first one); agent changes become breadcrumbs; guardrail
+results sit on the message they judged.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .eventlog import LoggedEvent
+
+
+@dataclass
+class Message:
+    item_id: str
+    role: str
+    agent: str
+    t: float
+    text: str = ""
+    status: str = "in_progress"
+    interrupted_ms: float | None = None
+    guardrails: list[dict[str, Any]] = field(default_factory=list)
+    image: bool = False
+    kind: str = "message"
+
+
+@dataclass
+class ToolCall:
+    call_id: str
+    name: str
+    agent: str
+    t: float
+    arguments: str = ""
+    output: str | None = None
+    t_done: float | None = None
+    handoff_to: str | None = None
+    supervisor: list[dict[str, Any]] = field(default_factory=list)
+    kind: str = "tool"
+
+    @property
+    def args(self) -> Any:
+        try:
+            return json.loads(self.arguments or "{}")
+        except ValueError:
+            return self.arguments
+
+
+@dataclass
+class Breadcrumb:
+    t: float
+    title: str
+    data: dict[str, Any] = field(default_factory=dict)
+    kind: str = "breadcrumb"
+
+
+class Transcript:
+    def __init__(self) -> None:
+        self.entries: list[Message | ToolCall | Breadcrumb] = []
+        self.errors: list[dict[str, Any]] = []
+        self._messages: dict[str, Message] = {}
+        self._calls: dict[str, ToolCall] = {}
+
+    @classmethod
+    def from_log(cls, entries) -> Transcript:
+        transcript = cls()
+        for entry in entries:
+            transcript.apply(entry)
+        return transcript
+
+    # -- building ----------------------------------------------------------------------------
+
+    def apply(self, entry: LoggedEvent) -> None:
+        ev, kind = entry.event, entry.type
+        handler = _HANDLERS.get((entry.direction, kind))
+        if handler is not None:
+            handler(self, entry, ev)
+
+    def _message(self, item_id: str, role: str, entry: LoggedEvent) -> Message:
+        msg = self._messages.get(item_id)
+        if msg is None:
+            msg = Message(item_id, role, entry.agent, entry.t)
+            self._messages[item_id] = msg
+            self.entries.append(msg)
+        return msg
+
+    def _client_item(self, entry, ev) -> None:
+        item = ev.get("item") or {}
+        if item.get("type") == "message" and item.get("role") == "user":
+            msg = self._message(item.get("id") or f"local{len(self.entries)}", "user", entry)
+            parts = item.get("content") or []
+            msg.text = " ".join(p.get("text", "") for p in parts if p.get("type") == "input_text")
+            msg.image = any(p.get("type") == "input_image" for p in parts)
+            msg.status = "done"
+        elif item.get("type") == "function_call_output":
+            call = self._calls.get(item.get("call_id", ""))
+            if call is not None:
+                call.output = item.get("output")
+                call.t_done = entry.t
+
+    def _server_item(self, entry, ev) -> None:
+        item = ev.get("item") or {}
+        if item.get("type") != "message" or item.get("id") in self._messages:
+            return
+        if item.get("role") == "user" and any(
+                p.get("type") == "input_audio" for p in item.get("content") or []):
+            msg = self._message(item["id"], "user", entry)
+            msg.text = item["content"][0].get("transcript") or ""
+
+    def _output_item(self, entry, ev) -> None:
+        item = ev.get("item") or {}
+        if item.get("type") == "message":
+            self._message(item["id"], "assistant", entry)
+
+    def _delta(self, entry, ev) -> None:
+        msg = self._messages.get(ev.get("item_id", ""))
+        if msg is not None:
+            msg.text += ev.get("delta", "")
+
+    def _text_done(self, entry, ev) -> None:
+        msg = self._messages.get(ev.get("item_id", ""))
+        if msg is not None:
+            msg.text = ev.get("transcript", ev.get("text", msg.text))
+
+    def _item_done(self, entry, ev) -> None:
+        item = ev.get("item") or {}
+        msg = self._messages.get(item.get("id", ""))
+        if msg is not None:
+            msg.status = "done" if item.get("status") == "completed" else "interrupted"
+
+    def _transcription(self, entry, ev) -> None:
+        msg = self._messages.get(ev.get("item_id", ""))
+        if msg is None:
+            return
+        if entry.type.endswith(".delta"):
+            msg.text += ev.get("delta", "")
+        else:
+            msg.text = ev.get("transcript", msg.text)
+            msg.status = "done"
+
+    def _truncated(self, entry, ev) -> None:
+        msg = self._messages.get(ev.get("item_id", ""))
+        if msg is not None:
+            msg.interrupted_ms = ev.get("audio_end_ms")
+            msg.status = "interrupted"
+
+    def _call(self, entry, ev) -> None:
+        call_id = ev.get("call_id", "")
+        call = ToolCall(call_id, ev.get("name", ""), entry.agent, entry.t, ev.get("arguments", ""))
+        self._calls[call_id] = call
+        self.entries.append(call)
+
+    def _error(self, entry, ev) -> None:
+        self.errors.append({"t": entry.t, **(ev.get("error") or {})})
+
+    def _local(self, entry, ev) -> None:
+        kind = ev["type"]
+        if kind == "local.handoff":
+            call = self._calls.get(ev.get("call_id", ""))
+            if call is not None:
+                call.handoff_to = ev["to"]
+            self.entries.append(Breadcrumb(entry.t, f"Agent: {ev['to']}", dict(ev)))
+        elif kind == "local.connected":
+            self.entries.append(Breadcrumb(entry.t, f"Agent: {ev['agent']}", dict(ev)))
+        elif kind.startswith("local.supervisor."):
+            call = self._calls.get(ev.get("call_id", ""))
+            if call is not None:
+                call.supervisor.append({"t": entry.t, **ev})
+        elif kind == "local.guardrail":
+            msg = self._messages.get(ev.get("item_id", ""))
+            if msg is not None:
+                msg.guardrails.append(ev["result"])
+
+    # -- views -------------------------------------------------------------------------------
+
+    def messages(self) -> list[dict[str, str]]:
+        """Messages as ``{"role", "content"}``, oldest first (for a supervisor model)."""
+        return [{"role": e.role, "content": e.text} for e in self.entries
+                if isinstance(e, Message) and e.text]
+
+    def last(self, role: str = "assistant") -> str:
+        for e in reversed(self.entries):
+            if isinstance(e, Message) and e.role == role:
+                return e.text
+        return ""
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        return [e for e in self.entries if isinstance(e, ToolCall)]
+
+    def lines(self) -> list[str]:
+        out = []
+        for e in self.entries:
+            stamp = f"{e.t:7.2f}s"
+            if isinstance(e, Message):
+                flag = " [interrupted]" if e.status == "interrupted" else ""
+                chips = "".join(f" [{g['guardrail']}: {g['category']}]" for g in e.guardrails
+                                if g.get("tripped"))
+                who = "user" if e.role == "user" else e.agent
+                out.append(f"{stamp} {who}: {e.text}{flag}{chips}")
+            elif isinstance(e, ToolCall):
+                res = "…" if e.output is None else e.output
+                target = f" → {e.handoff_to}" if e.handoff_to else ""
+                out.append(f"{stamp} ⚙ {e.name}({e.arguments}){target} = {res}")
+            else:
+                out.append(f"{stamp} — {e.title} —")
+        return out
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines()) or "(empty transcript)"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<div style='font-family:monospace'>{html.escape(line)}</div>"
+                       for line in self.lines())
+        return f"<div class='rtnb-transcript'>{rows or '(empty transcript)'}</div>"
+
+
+_HANDLERS = {
+    ("client", "conversation.item.create"): Transcript._client_item,
+    ("server", "conversation.item.added"): Transcript._server_item,
+    ("server", "response.output_item.added"): Transcript._output_item,
+    ("server", "response.output_audio_transcript.delta"): Transcript._delta,
+    ("server", "response.output_text.delta"): Transcript._delta,
+    ("server", "response.output_audio_transcript.done"): Transcript._text_done,
+    ("server", "response.output_text.done"): Transcript._text_done,
+    ("server", "response.output_item.done"): Transcript._item_done,
+    ("server", "conversation.item.input_audio_transcription.delta"): Transcript._transcription,
+    ("server", "conversation.item.input_audio_transcription.completed"):
+        Transcript._transcription,
+    ("server", "conversation.item.truncated"): Transcript._truncated,
+    ("server", "response.function_call_arguments.done"): Transcript._call,
+    ("server", "error"): Transcript._error,
+    **{("local", k): Transcript._local for k in (
+        "local.handoff", "local.connected", "local.supervisor.request", "local.supervisor.tool",
+        "local.supervisor.response", "local.guardrail")},
+}
