@@ -15,6 +15,7 @@ _EXPORTS = {
     "RunningEngine": "rtnb.engine.background",
     "Session": "rtnb.session",
     "SessionError": "rtnb.session",
+    "SyncSession": "rtnb.session",
     "Recording": "rtnb.session",
     "load": "rtnb.session",
     "Agent": "rtnb.agents",

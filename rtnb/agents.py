@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 #: Tools get this long to finish unless they say otherwise.
 DEFAULT_TOOL_TIMEOUT_S = 10.0
@@ -108,7 +108,9 @@ def tool(func: Callable[..., Any] | None = None, *, name: str | None = None,
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 raise TypeError(f"tool {fn.__name__}: *args/**kwargs are not supported")
             default = ... if param.default is param.empty else param.default
-            fields[pname] = (hint, pydantic.Field(default, description=arg_docs.get(pname)))
+            if pname in arg_docs:  # merged with any Field(...) already in Annotated[...]
+                hint = Annotated[hint, pydantic.Field(description=arg_docs[pname])]
+            fields[pname] = (hint, default)
         model = pydantic.create_model(f"{fn.__name__}_arguments", **fields)
         schema = model.model_json_schema()
         schema.pop("title", None)
@@ -126,7 +128,8 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     import typing
 
     try:
-        return typing.get_type_hints(fn, globalns={**fn.__globals__, "ToolContext": ToolContext})
+        return typing.get_type_hints(fn, globalns={**fn.__globals__, "ToolContext": ToolContext},
+                                    include_extras=True)
     except Exception:
         return {k: v for k, v in getattr(fn, "__annotations__", {}).items()}
 

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="start the engine and hold a short spoken conversation")
     demo.add_argument("--say", action="append",
                       help="what the synthetic user says (repeatable)")
-    demo.add_argument("--out", default="rtnb-demo.wav", help="WAV file of the conversation")
+    demo.add_argument("--out", default="rtnb-demo", help="folder for the recording")
 
     args = parser.parse_args(argv)
     if args.command == "serve":

@@ -1,16 +1,16 @@
-"""``rtnb demo``: start the local engine and hold a short spoken conversation.
+"""``rtnb demo``: the local engine plus a talking session.
 
-A synthetic user (the engine's own TTS) speaks each line; the official
-``openai`` SDK streams it to the engine under server VAD; the transcript, the
-reply and the latency of each turn are printed, and both sides are written to
-a WAV file.
+A synthetic user (the engine's own TTS) speaks each line into an
+``rtnb.Session`` paced like a microphone; the engine detects the turn,
+transcribes, calls a tool and answers with speech. The transcript and the
+per-turn latency are printed, and the call is saved as a recording.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import time
+
+from .agents import Agent, tool
 
 DEFAULT_LINES = [
     "Hello there!",
@@ -18,88 +18,52 @@ DEFAULT_LINES = [
     "Thanks, goodbye.",
 ]
 
-WEATHER_TOOL = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Get the current weather for a city.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                   "required": ["city"]},
-}
+
+@tool
+def get_weather(city: str) -> dict:
+    """Get the current weather for a city.
+
+    Args:
+        city: The city name.
+    """
+    return {"city": city, "temperature_c": 18, "conditions": "sunny"}
 
 
 def run_demo(lines: list[str] | None, out_path: str) -> int:
-    from .engine.background import start_engine
+    from .engine.background import shared_engine
 
     print("rtnb demo: starting the local engine (loading offline speech models)...", flush=True)
-    with start_engine(progress=lambda m: print(f"  {m}", flush=True)) as engine:
-        print(f"engine at {engine.url}", flush=True)
-        return asyncio.run(_talk(engine.url, lines or DEFAULT_LINES, out_path))
-
-
-async def _talk(url: str, lines: list[str], out_path: str) -> int:
-    import numpy as np
-    from openai import AsyncOpenAI
-
-    from . import audio
-    from .engine.parts import default_tts
-
-    tts = default_tts()
-    client = AsyncOpenAI(api_key="local", websocket_base_url=url)
-    timeline: list[bytes] = []
-    async with client.realtime.connect(model="rtnb-local") as conn:
-        await conn.session.update(session={
-            "type": "realtime",
-            "instructions": "You are a friendly assistant. Use get_weather for weather questions.",
-            "tools": [WEATHER_TOOL],
-            "audio": {"input": {"transcription": {"model": "whisper-tiny.en"}}},
-        })
-        for line in lines:
-            speech = b"".join(pcm for _, pcm in tts.synthesize(line))
-            silence = b"\x00" * (48 * 800)
-            timeline.append(speech + silence)
-            print(f"\nyou  > {line}", flush=True)
-            sent_at = time.perf_counter()
-            for i in range(0, len(speech + silence), 4800):
-                await conn.input_audio_buffer.append(
-                    audio=base64.b64encode((speech + silence)[i:i + 4800]).decode())
-            reply = await _collect_turn(conn, sent_at)
-            timeline.append(reply)
-    audio.write_wav(out_path, np.frombuffer(b"".join(timeline), dtype="<i2").astype("float32")
-                    / 32768.0)
-    print(f"\nwrote {out_path}")
+    engine = shared_engine(progress=lambda m: print(f"  {m}", flush=True))
+    print(f"engine at {engine.url}", flush=True)
+    try:
+        asyncio.run(_talk(lines or DEFAULT_LINES, out_path))
+    finally:
+        engine.stop()
     return 0
 
 
-async def _collect_turn(conn, sent_at: float) -> bytes:
-    """Print one turn's events until the final response is done; return its audio."""
-    out = bytearray()
-    stopped_at = None
-    first_audio = None
-    async for event in conn:
-        kind = event.type
-        if kind == "input_audio_buffer.speech_stopped":
-            stopped_at = time.perf_counter()
-        elif kind == "conversation.item.input_audio_transcription.completed":
-            print(f"heard> {event.transcript}", flush=True)
-        elif kind == "response.output_audio.delta":
-            if first_audio is None:
-                first_audio = time.perf_counter()
-            out += base64.b64decode(event.delta)
-        elif kind == "response.output_audio_transcript.done":
-            print(f"agent> {event.transcript}", flush=True)
-        elif kind == "response.function_call_arguments.done":
-            print(f"tool > {event.name}({event.arguments})", flush=True)
-            await conn.conversation.item.create(item={
-                "type": "function_call_output", "call_id": event.call_id,
-                "output": '{"city": "Paris", "temperature_c": 18, "conditions": "sunny"}'})
-            await conn.response.create()
-        elif kind == "error":
-            print(f"error> {event.error.message}", flush=True)
-        elif kind == "response.done":
-            calls = [o for o in event.response.output or [] if o.type == "function_call"]
-            if not calls:
-                if stopped_at and first_audio:
-                    print(f"       (first audio {1000 * (first_audio - stopped_at):.0f} ms "
-                          "after the end-of-turn decision)", flush=True)
-                return bytes(out)
-    return bytes(out)
+async def _talk(lines: list[str], out_path: str) -> None:
+    from .engine.parts import default_tts
+    from .session import Session
+
+    agent = Agent("Assistant", "You are a friendly assistant. Use get_weather for weather.",
+                  tools=[get_weather])
+    tts = default_tts()
+    async with Session(agent, backend="local") as session:
+        for line in lines:
+            speech = b"".join(pcm for _, pcm in tts.synthesize(line, voice="coral"))
+            print(f"\nyou   > {line}", flush=True)
+            await session.send_audio(speech + b"\x00" * (48 * 900), paced=True)
+            await session.wait()
+            await session.wait_played()
+            turn = session.turns[-1]
+            print(f"heard > {turn.user_text}")
+            for call in [c for c in session.transcript.tool_calls if c.t >= turn.t]:
+                print(f"tool  > {call.name}({call.arguments}) = {call.output}")
+            print(f"agent > {session.transcript.last('assistant')}")
+            print(f"        e2e {turn.e2e:.0f} ms (includes the 500 ms silence window), "
+                  f"end of turn {turn.end_of_turn_delay:.0f} ms, "
+                  f"first audio {turn.ttfb:.0f} ms after response.created", flush=True)
+        path = session.save(out_path)
+    print(f"\n{session.metrics()!r}\n\nrecording saved to {path}/ (events.jsonl, input.wav, "
+          "output.wav); rtnb.load() replays it.")

@@ -303,3 +303,9 @@ def test_api_key_never_in_repr_or_log(engine, monkeypatch, tmp_path):
     for f in (tmp_path / "rec").iterdir():
         assert b"SECRET" not in f.read_bytes()
     assert "SECRET" not in buf.getvalue()
+
+
+def test_sync_facade(engine):
+    with rtnb.SyncSession(assistant(), backend=engine) as s:
+        assert "Lisbon" in s.say("What's the weather in Lisbon?")
+        assert len(s.turns) == 1 and "SyncSession" in repr(s)

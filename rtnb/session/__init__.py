@@ -2,5 +2,6 @@
 
 from .recording import Recording, load
 from .session import Session, SessionError
+from .sync import SyncSession
 
-__all__ = ["Session", "SessionError", "Recording", "load"]
+__all__ = ["Session", "SessionError", "SyncSession", "Recording", "load"]

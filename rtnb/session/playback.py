@@ -44,6 +44,13 @@ class ClockPlayer:
                 return item.item_id, played
         return None
 
+    def remaining(self) -> float:
+        """Seconds until everything received so far has played."""
+        if not self._queue:
+            return 0.0
+        last = self._queue[-1]
+        return max(0.0, last.start + last.received_ms / 1000 - self._clock())
+
     def flush(self) -> tuple[str, float] | None:
         """Stop playback; returns what was playing and how far it got."""
         where = self.position()

@@ -332,6 +332,14 @@ class Session:
             raise TimeoutError(f"no complete answer within {timeout:g}s ({why})") from None
         return self.transcript.last("assistant")
 
+    async def wait_played(self, timeout: float = 120.0) -> None:
+        """Wait until the speaker has played everything received (as a polite user would)."""
+        deadline = time.monotonic() + timeout
+        while (left := self.player.remaining()) > 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError("playback did not finish")
+            await asyncio.sleep(min(left, 0.25))
+
     # -- server events -----------------------------------------------------------------------
 
     async def _read(self) -> None:
