@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CPU used by other processes around each onset (% of all CPUs): p50 {cpu['p50']}, "
           f"max {cpu['max']}")
     quiet = result["quiet_summary"]
-    if quiet["detection"]["n"] < result["summary"]["detection"]["n"]:
+    if 0 < quiet["detection"]["n"] < result["summary"]["detection"]["n"]:
         print(table(quiet, f"\nquiet trials only (other processes < {args.quiet_cpu:.0f}% "
                            f"CPU): {quiet['detection']['n']} trials"))
     print("onset -> flush: a client flushes playback on speech_started, so it equals detection.")

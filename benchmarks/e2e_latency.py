@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nCPU used by other processes around each turn's end (% of all CPUs): p50 "
           f"{cpu['p50']}, "
           f"max {cpu['max']}")
-    if quiet["overhead"]["n"] < summary["overhead"]["n"]:
+    if 0 < quiet["overhead"]["n"] < summary["overhead"]["n"]:
         print(table({k: quiet[k] for k in (*METRICS, *(STAGES if trace else ()))},
                     f"\nquiet turns only (other processes < {args.quiet_cpu:.0f}% CPU): "
                     f"{quiet['overhead']['n']} turns"))

@@ -28,6 +28,10 @@ _EXPORTS = {
     "GuardrailResult": "rtnb.guardrails",
     "OutputGuardrail": "rtnb.guardrails",
     "scenarios": "rtnb.scenarios",
+    "plot_latency": "rtnb.plots",
+    "plot_latency_summary": "rtnb.plots",
+    "plot_vad": "rtnb.plots",
+    "vad_explorer": "rtnb.vad_explorer",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -70,11 +70,18 @@ def default_session(session_id: str, model: str) -> dict[str, Any]:
     }
 
 
+#: Session fields that always hold a value: ``null`` in an update leaves them unchanged.
+_NOT_NULL = {"type", "model", "output_modalities", "instructions", "tools", "tool_choice",
+             "max_output_tokens", "audio"}
+#: In ``audio.input``/``audio.output`` only these take ``null`` (to switch the feature off).
+_NULLABLE_AUDIO = {"turn_detection", "transcription", "noise_reduction"}
+
+
 def merge_session(current: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     """Apply a validated ``session.update`` payload; returns a new session object."""
     new = copy.deepcopy(current)
     for key, value in update.items():
-        if key in {"id", "object", "expires_at"}:
+        if key in {"id", "object", "expires_at"} or (value is None and key in _NOT_NULL):
             continue
         if key == "audio" and isinstance(value, dict):
             for side in ("input", "output"):
@@ -87,7 +94,7 @@ def merge_session(current: dict[str, Any], update: dict[str, Any]) -> dict[str, 
 
 
 def _audio_side(side: str, value: dict[str, Any]) -> dict[str, Any]:
-    out = dict(value)
+    out = {k: v for k, v in value.items() if v is not None or k in _NULLABLE_AUDIO}
     if side == "input" and "turn_detection" in out and out["turn_detection"] is not None:
         td = out["turn_detection"]
         if td.get("type") == "server_vad":
@@ -145,12 +152,25 @@ def check_session(s: dict[str, Any]) -> None:
         raise ProtocolError("invalid_value", "eagerness must be low, medium, high or auto.",
                             "session.audio.input.turn_detection.eagerness")
     check_tools(s.get("tools") or [], "session.tools")
+    check_modalities(s.get("output_modalities"), "session.output_modalities")
+    choice = s.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") == "function" and choice.get(
+            "name") not in {t.get("name") for t in s.get("tools") or []}:
+        raise ProtocolError("invalid_value", f"tool_choice names unknown tool "
+                            f"'{choice.get('name')}'.", "session.tool_choice")
+
+
+def check_modalities(modalities: Any, param: str) -> None:
+    """GA realtime answers in audio (with a transcript) or in text, never both."""
+    if modalities not in (["audio"], ["text"]):
+        raise ProtocolError("invalid_value", f"Invalid modalities: {modalities}. Supported "
+                            f"combinations are: ['text'] and ['audio'].", param)
 
 
 def check_tools(tools: list[dict[str, Any]], param: str) -> None:
     names = set()
     for i, tool in enumerate(tools):
-        if tool.get("type", "function") != "function":
+        if tool.get("type") not in (None, "function"):  # absent or null: a function
             continue
         name = tool.get("name")
         if not name:

@@ -14,6 +14,8 @@ import binascii
 import copy
 import itertools
 import json
+import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +35,11 @@ MAX_APPEND_BYTES = 15 * 1024 * 1024
 MIN_COMMIT_MS = 100
 #: Push-to-talk buffers are capped (about 15 minutes of 24 kHz PCM16).
 MAX_BUFFER_BYTES = 15 * 60 * 48_000
+#: Deepest JSON nesting a client event may have (tool schemas need far less; deeper
+#: values would exhaust the stack while they are validated, copied and serialised).
+MAX_JSON_DEPTH = 64
+
+log = logging.getLogger("rtnb.engine")
 
 
 # -- effects -------------------------------------------------------------------------------
@@ -161,6 +168,31 @@ def client_event_models() -> dict[str, Any]:
     return _MODELS
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _json_problem(obj: Any, limit: int) -> tuple[str, str] | None:
+    """Why a parsed event is unusable: nested over ``limit`` levels, or not valid Unicode."""
+    stack = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii() and _SURROGATE.search(value):
+                return ("invalid_json", "Invalid JSON: a string holds a lone surrogate, "
+                                        "which is not valid Unicode.")
+            continue
+        if isinstance(value, dict):
+            children = [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return ("invalid_value", f"The event is nested more than {limit} levels deep.")
+        stack.extend((child, depth + 1) for child in children)
+    return None
+
+
 # -- the core ------------------------------------------------------------------------------
 
 
@@ -221,10 +253,15 @@ class RealtimeCore:
                 obj = json.loads(raw)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise ProtocolError("invalid_json", f"Invalid JSON: {exc}.") from None
+            except RecursionError:
+                raise ProtocolError("invalid_json", "Invalid JSON: nested too deeply.") from None
             if not isinstance(obj, dict):
                 raise ProtocolError("invalid_event", "A client event must be a JSON object.")
             if isinstance(obj.get("event_id"), str):
                 client_id = obj["event_id"]
+            problem = _json_problem(obj, MAX_JSON_DEPTH)
+            if problem is not None:
+                raise ProtocolError(*problem)
             kind = obj.get("type")
             if kind is None:
                 raise ProtocolError("missing_required_parameter",
@@ -244,6 +281,11 @@ class RealtimeCore:
             return handler(self, event.model_dump(mode="json", exclude_unset=True))
         except ProtocolError as err:
             return [self.error(err, client_id)]
+        except Exception:  # a bug must cost one error event, never the connection
+            log.exception("client event failed")
+            return [self.error(ProtocolError(
+                "server_error", "The server had an error while processing the event."),
+                client_id)]
 
     # -- session -----------------------------------------------------------------------------
 
@@ -280,6 +322,8 @@ class RealtimeCore:
     # -- input audio -------------------------------------------------------------------------
 
     def _append(self, obj: dict) -> list[Output]:
+        if obj.get("event_id") is not None and not isinstance(obj["event_id"], str):
+            raise ProtocolError("invalid_type", "'event_id' must be a string.", "event_id")
         data = obj.get("audio")
         if data is None:
             raise ProtocolError("missing_required_parameter",
@@ -456,13 +500,19 @@ class RealtimeCore:
     def _item_create(self, ev: dict) -> list[Output]:
         item = dict(ev["item"])
         kind = item.get("type")
-        item.setdefault("id", self.new_id("item"))
+        if item.get("id") is None:  # absent or null: the server assigns one
+            item["id"] = self.new_id("item")
         item["object"] = "realtime.item"
         audio: dict[int, bytearray] = {}
         if kind == "message":
             item["status"] = "completed"
             content = [dict(part) for part in item.get("content") or []]
             for index, part in enumerate(content):
+                if part.get("type") is None:  # optional in the SDK's model, required on the wire
+                    raise ProtocolError("missing_required_parameter",
+                                        f"Missing required parameter: "
+                                        f"'item.content[{index}].type'.",
+                                        f"item.content[{index}].type")
                 if part.get("type") == "input_audio" and part.get("audio"):
                     audio[index] = bytearray(self._decode_item_audio(part.pop("audio")))
                     part.setdefault("transcript", None)
@@ -474,10 +524,17 @@ class RealtimeCore:
                                             f"item.content[{index}].image_url")
             item["content"] = content
         elif kind == "function_call":
-            item.setdefault("call_id", self.new_id("call"))
-            item.setdefault("status", "completed")
+            if item.get("call_id") is None:
+                item["call_id"] = self.new_id("call")
+            if item.get("status") is None:
+                item["status"] = "completed"
         elif kind == "function_call_output":
-            pass
+            call_id = item.get("call_id")
+            if not any(i.get("type") == "function_call" and i.get("call_id") == call_id
+                       for i in self.conversation.items()):
+                raise ProtocolError("invalid_value",
+                                    f"No tool call found for function call output with "
+                                    f"call_id '{call_id}'.", "item.call_id")
         else:
             raise ProtocolError("invalid_value", f"Unsupported item type '{kind}'.", "item.type")
         previous = self.conversation.add(Entry(item=item, audio=audio),
@@ -523,7 +580,9 @@ class RealtimeCore:
     # -- responses ---------------------------------------------------------------------------
 
     def _response_create(self, ev: dict) -> list[Output]:
-        return self._create_response(ev.get("response") or {})
+        # An explicit null means "not set": the session's value applies.
+        req = {k: v for k, v in (ev.get("response") or {}).items() if v is not None}
+        return self._create_response(req)
 
     def _create_response(self, req: dict) -> list[Output]:
         in_band = req.get("conversation", "auto") != "none"
@@ -557,8 +616,14 @@ class RealtimeCore:
             raise ProtocolError("invalid_value",
                                 f"tool_choice names unknown tool '{tool_choice.get('name')}'.",
                                 "response.tool_choice")
-        modalities = req.get("output_modalities", s["output_modalities"])
-        voice = out_audio.get("voice") or s["audio"]["output"]["voice"]
+        modalities = req.get("output_modalities")
+        if modalities is None:
+            modalities = s["output_modalities"]
+        else:
+            cfgmod.check_modalities(modalities, "response.output_modalities")
+        voice = out_audio.get("voice")
+        if voice is None:
+            voice = s["audio"]["output"]["voice"]
         if isinstance(voice, str) and voice not in cfgmod.VOICES:
             raise ProtocolError("invalid_value", f"Unknown voice {voice!r}.",
                                 "response.audio.output.voice")

@@ -136,8 +136,8 @@ class EngineServer:
                 await self._websocket(head, reader, writer)
             else:
                 await self._http(head, reader, writer)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-            pass
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
+            pass  # the peer went away (ENOTCONN after a reset is a plain OSError)
         except asyncio.CancelledError:
             pass
         except Exception:

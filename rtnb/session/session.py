@@ -49,7 +49,7 @@ class Session:
 
     def __init__(self, agent: Agent, backend: Any = None, *, model: str | None = None,
                  turn_detection: str | dict | None = "server_vad", transcription: bool = True,
-                 output_format: str = "audio/pcm", guardrail_chars: int = 100,
+                 codec: str = "audio/pcm", guardrail_chars: int = 100,
                  player: Any = None, clock: Callable[[], float] = time.monotonic,
                  transport: Transport | None = None) -> None:
         if not isinstance(agent, Agent):
@@ -61,7 +61,7 @@ class Session:
         self.backend: Backend = resolve_backend(backend, model=model)
         self.turn_detection = turn_detection
         self.transcription = transcription
-        self.output_format = output_format
+        self.codec = codec
         self.guardrail_chars = guardrail_chars
         self._clock = clock
         self._t0 = clock()
@@ -88,6 +88,7 @@ class Session:
         #: Audio was sent (or the server heard speech) and no turn is committed yet.
         self._expect_commit = False
         self._vad_item: str | None = None
+        self._encoder: Any = None
         #: Replays run at this multiple of real time (None: as fast as possible).
         self.replay_speed: float | None = None
 
@@ -147,6 +148,56 @@ class Session:
             self.closed_reason = self.closed_reason or "closed"
             self.log_local("local.disconnected", reason=self.closed_reason)
 
+    async def reconnect(self) -> Session:
+        """Connect again to the same backend, keeping the conversation's context.
+
+        For a dropped connection (``connected`` is False, ``closed_reason`` says why),
+        or on purpose. The new connection gets the current agent's configuration, then
+        the transcript's user and assistant messages as text items, oldest first. Tool
+        calls are not replayed and a reply that was cut off is not resumed. Logs
+        ``local.reconnected`` with the items restored (they are not logged again as
+        client events, which would read as new user turns).
+        """
+        if self.backend.kind == "replay":
+            raise SessionError("a replayed recording cannot reconnect")
+        if self.connected:
+            self.closed_reason = "reconnecting"
+        previous = self.closed_reason
+        await self.close()
+        self.player.flush()
+        self.active_response = None
+        self._pending_creates = 0
+        self._expect_commit = False
+        self._vad_item = None
+        self._talking = False
+        self._answered = self._inputs  # an input the old connection never answered is dropped
+        items = self._history_items()
+        if self._transport is None:
+            self._transport = SDKTransport(self.backend)
+        await self._transport.connect()
+        self.connected = True
+        self.closed_reason = None
+        self._reader = asyncio.create_task(self._read())
+        self.log_local("local.reconnected", agent=self.agent.name, backend=self.backend.kind,
+                       previous=previous, items=items)
+        await self._send({"type": "session.update", "session": self._session_config(self.agent)})
+        for item in items:
+            await self._transport.send({"event_id": f"evt_rtnb_{next(self._ids)}",
+                                        "type": "conversation.item.create", "item": item})
+        return self
+
+    def _history_items(self) -> list[dict[str, Any]]:
+        """The transcript's user and assistant messages as text items (their own ids)."""
+        from .transcript import Message
+
+        items = []
+        for entry in self.transcript.entries:
+            if isinstance(entry, Message) and entry.text and entry.role in ("user", "assistant"):
+                part = "input_text" if entry.role == "user" else "output_text"
+                items.append({"id": entry.item_id, "type": "message", "role": entry.role,
+                              "content": [{"type": part, "text": entry.text}]})
+        return items
+
     async def __aenter__(self) -> Session:
         return await self.connect()
 
@@ -161,6 +212,21 @@ class Session:
         return (f"<rtnb.Session agent={self.agent.name!r} backend={self.backend!r} {state}, "
                 f"{len(self.log)} events, {len(self.turns)} turns>")
 
+    def show(self, **kwargs: Any) -> Any:
+        """Display the live panel (controls, mic and speaker, transcript, event log)."""
+        from ..notebook import show
+
+        if getattr(self, "_panel", None) is None:
+            self._panel = show(self, **kwargs)
+        else:
+            from IPython.display import display
+
+            display(self._panel)
+        return self._panel
+
+    def _ipython_display_(self) -> None:
+        self.show()
+
     def on_event(self, callback: Callable[[LoggedEvent], None]) -> None:
         """Call ``callback(entry)`` for every logged event (widgets use this)."""
         self._listeners.append(callback)
@@ -173,11 +239,12 @@ class Session:
             td = {"type": "server_vad"}
         elif td == "semantic_vad":
             td = {"type": "semantic_vad"}
-        audio_in: dict[str, Any] = {"turn_detection": td}
+        audio_in: dict[str, Any] = {"turn_detection": td,
+                                    "format": {"type": self.codec}}
         if self.transcription:
             audio_in["transcription"] = {"model": "whisper-1" if self.backend.kind == "openai"
                                          else "whisper-tiny.en"}
-        audio_out: dict[str, Any] = {"format": {"type": self.output_format}}
+        audio_out: dict[str, Any] = {"format": {"type": self.codec}}
         if agent.voice:
             audio_out["voice"] = agent.voice
         return {"type": "realtime", "instructions": agent.instructions,
@@ -255,8 +322,28 @@ class Session:
 
     async def append_pcm(self, pcm: bytes) -> None:
         """Append 24 kHz PCM16 as it is captured (the live mic path)."""
+        wire_bytes = pcm
+        if self.codec != "audio/pcm":  # phone line: G.711 both ways
+            if self._encoder is None:
+                from .. import audio as wire
+
+                self._encoder = wire.StreamEncoder(self.codec)
+            wire_bytes = self._encoder.encode(pcm)
         await self._send({"type": "input_audio_buffer.append",
-                          "audio": base64.b64encode(pcm).decode()}, pcm)
+                          "audio": base64.b64encode(wire_bytes).decode()}, pcm)
+
+    async def set_codec(self, fmt: str) -> None:
+        """Switch both directions to ``audio/pcm`` or G.711 ``audio/pcmu``/``audio/pcma``."""
+        from .. import audio as wire
+
+        if fmt not in wire.FORMATS:
+            raise ValueError(f"codec must be one of {', '.join(wire.FORMATS)}")
+        self.codec = fmt
+        self._encoder = None
+        if self.connected:
+            await self._send({"type": "session.update", "session": {
+                "type": "realtime", "audio": {"input": {"format": {"type": fmt}},
+                                              "output": {"format": {"type": fmt}}}}})
 
     async def start_talking(self) -> None:
         """Push-to-talk pressed: stop the agent and start a fresh input buffer."""
@@ -361,10 +448,10 @@ class Session:
     async def _on_server(self, event: dict[str, Any]) -> None:
         kind = event.get("type", "")
         pcm = base64.b64decode(event["delta"]) if kind == "response.output_audio.delta" else None
-        if pcm is not None and self.output_format != "audio/pcm":
+        if pcm is not None and self.codec != "audio/pcm":
             from .. import audio as wire
 
-            pcm = wire.decode(pcm, self.output_format)
+            pcm = wire.decode(pcm, self.codec)
         self._record("server", event, pcm)
         if kind == "response.created":
             rid = event["response"]["id"]

@@ -40,7 +40,9 @@ _ABBREVIATIONS = " mr mrs ms dr st jr sr vs etc prof inc ltd approx dept fig e.g
 # End of a sentence: terminal punctuation, optional closing quotes/brackets, then space or end.
 _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)|\n+")
 _CLAUSE = re.compile(r"[,;:—](?=\s)")
-_FIRST_MAX_WORDS = 10
+#: The first chunk is synthesised alone so audio starts early: at most this many words
+#: (a short leading clause is kept whole). Its audio covers the next chunk's synthesis.
+_FIRST_MAX_WORDS = 4
 
 
 def _is_abbreviation(text: str, end: int) -> bool:
@@ -74,13 +76,13 @@ def split_sentences(text: str) -> list[str]:
             sentences[-1] += " " + part
         else:
             sentences.append(part)
-    if sentences and len(sentences[0].split()) > _FIRST_MAX_WORDS:
-        first = sentences[0]
-        for m in _CLAUSE.finditer(first):
-            head, tail = first[: m.end()], first[m.end() :].strip()
-            if len(head.split()) >= 3 and len(tail.split()) >= 3:
-                sentences[0:1] = [head, tail]
-                break
+    if sentences and len(sentences[0].split()) > _FIRST_MAX_WORDS + 2:
+        words = sentences[0].split()
+        clause = _CLAUSE.search(sentences[0])
+        n = len(sentences[0][: clause.end()].split()) if clause else 0
+        if not 1 <= n <= _FIRST_MAX_WORDS:
+            n = 3
+        sentences[0:1] = [" ".join(words[:n]), " ".join(words[n:])]
     return sentences
 
 
