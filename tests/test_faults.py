@@ -254,19 +254,22 @@ async def test_slow_consumer_keeps_memory_bounded(engine):
                 hello = json.loads(await asyncio.wait_for(other.recv(), 5))
                 assert hello["type"] == "session.created"
     wire = audio * 4 // 3  # the reply's audio as base64 on the wire
-    print(f"\nslow consumer: reply {audio / 48_000:.1f}s of audio = {wire / 1e6:.2f} MB on the "
-          f"wire, read after a 3 s stall ({elapsed:.1f}s in all; {t_ref:.1f}s read promptly); peak engine write buffer "
-          f"{peak['buffer'] / 1024:.0f} KiB; peak RSS growth {peak['rss'] / 1e6:.1f} MB")
-    # Backpressure: asyncio's transport makes drain() wait above its 64 KiB high-water
-    # mark, and the engine awaits drain() after every event; one more event (a 200 ms
-    # audio delta is ~13 KB) may be written first. Without it the whole reply (~1 MB)
-    # would sit in this buffer.
+    print(f"\nslow consumer: reply {audio / 48_000:.1f}s of audio, {wire / 1e6:.2f} MB on the "
+          f"wire, read after a 3 s stall ({elapsed:.1f}s in all, {t_ref:.1f}s when read "
+          f"promptly); during the stall: engine write buffer <= {peak['buffer'] / 1024:.0f} "
+          f"KiB, RSS growth <= {peak['rss'] / 1e6:.1f} MB")
     assert wire > 768 * 1024
+    # 1. Backpressure: asyncio's transport makes drain() wait above its 64 KiB high-water
+    # mark and the engine awaits drain() after every event, so one more event (a 200 ms
+    # audio delta is ~13 KB) may be written first: 128 KiB. Without backpressure the whole
+    # reply (~1 MB on the wire) would pile up in this buffer.
     assert 0 < peak["buffer"] <= 128 * 1024
-    # RSS: the engine may hold the reply's PCM (TTS read-ahead and the conversation's copy
-    # of the assistant audio, ~2 MB here) plus allocator noise; 32 MB still catches
-    # per-event buffering on a stall, or a model arena that keeps growing.
-    assert peak["rss"] < 32 * 1024 * 1024
+    # 2. RSS (client and engine share this process) also counts onnxruntime's arena for
+    # the TTS model, which grows by itself: by ~600 MB over the first two syntheses of
+    # this text in a fresh process; warmed up, a sentence of a new shape can still add a
+    # ~200 MB chunk. So RSS only catches runaway growth: 512 MB, under what a fresh arena
+    # takes. The reply itself is held once as PCM (~0.75 MB) by the TTS queue.
+    assert peak["rss"] < 512 * 1024 * 1024
 
 
 # -- a dropped connection -------------------------------------------------------------------------

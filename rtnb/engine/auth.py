@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hmac
+import logging
+import re
 import secrets
 import time
+from typing import Any
 
 EPHEMERAL_TTL_S = 600
 MAX_EPHEMERAL_TTL_S = 7200
@@ -53,3 +56,31 @@ def bearer(header: str | None) -> str | None:
         return None
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+#: Request and response headers whose values are (or may carry) credentials.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie",
+                            "api-key", "openai-api-key"})
+_SUBPROTOCOL_KEY = re.compile(r"(openai-insecure-api-key[.-])[^,\s]+")
+
+
+class RedactingLogger(logging.LoggerAdapter):
+    """A ``logger=`` for websockets, whose DEBUG handshake dump logs every header as
+    ``("> %s: %s", name, value)``: credential values come out as ``[redacted]``."""
+
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
+        if len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], str):
+            name = args[0].lower()
+            if name in SECRET_HEADERS:
+                args = (args[0], "[redacted]")
+            elif name == "sec-websocket-protocol":  # a browser's key rides in here
+                args = (args[0], _SUBPROTOCOL_KEY.sub(r"\1[redacted]", args[1]))
+        super().log(level, msg, *args, **kwargs)
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return msg, kwargs  # keep the caller's ``extra`` (websockets adds its connection)
+
+
+def redacting_logger(name: str) -> RedactingLogger:
+    """The logger ``name``, with credential headers redacted."""
+    return RedactingLogger(logging.getLogger(name), {})

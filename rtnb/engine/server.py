@@ -21,10 +21,12 @@ from websockets.frames import Opcode
 from websockets.http11 import Response as WsResponse
 from websockets.server import ServerProtocol
 
-from .auth import Auth, bearer
+from .auth import Auth, bearer, redacting_logger
 from .brain.base import Brain
 
 log = logging.getLogger("rtnb.engine")
+#: websockets logs each handshake header at DEBUG; this one hides credentials.
+_WS_LOG = redacting_logger("websockets.server")
 
 #: Largest WebSocket message: a 15 MiB audio append as base64 inside JSON, with room.
 MAX_MESSAGE_BYTES = 21 * 1024 * 1024
@@ -208,7 +210,8 @@ class EngineServer:
                          writer: asyncio.StreamWriter) -> None:
         from .realtime import RealtimeConnection
 
-        proto = ServerProtocol(max_size=MAX_MESSAGE_BYTES, select_subprotocol=_subprotocol)
+        proto = ServerProtocol(max_size=MAX_MESSAGE_BYTES, select_subprotocol=_subprotocol,
+                               logger=_WS_LOG)
         proto.receive_data(head)
         request = proto.events_received()[0]
         target = urllib.parse.urlsplit(request.path)

@@ -28,6 +28,9 @@ from .transport import Backend, SDKTransport, Transport, TransportClosed, resolv
 log = logging.getLogger("rtnb.session")
 
 APPEND_CHUNK_MS = 40
+_BULK_EVENTS = frozenset({"input_audio_buffer.append", "response.output_audio.delta",
+                          "response.output_audio_transcript.delta",
+                          "response.output_text.delta"})
 #: Corrective retries after guardrail trips, per user input (a retry that trips again
 #: is cut off without another retry, so a stubborn model cannot loop).
 MAX_CORRECTIONS = 1
@@ -89,6 +92,9 @@ class Session:
         self._expect_commit = False
         self._vad_item: str | None = None
         self._encoder: Any = None
+        self._version = 0
+        self._last_audio_item: str | None = None
+        self._turns_cache: tuple[int, MetricsTable] | None = None
         #: Replays run at this multiple of real time (None: as fast as possible).
         self.replay_speed: float | None = None
 
@@ -263,6 +269,12 @@ class Session:
                 listener(entry)
             except Exception:
                 log.exception("event listener failed")
+        first_chunk = (entry.type == "response.output_audio.delta"
+                       and event.get("item_id") != self._last_audio_item)
+        if first_chunk:  # the first chunk of an item sets e2e and ttfb
+            self._last_audio_item = event.get("item_id")
+        if first_chunk or entry.type not in _BULK_EVENTS:
+            self._version += 1
         self._changed.set()
         return entry
 
@@ -642,7 +654,11 @@ class Session:
 
     @property
     def turns(self) -> MetricsTable:
-        return MetricsTable(compute_turns(self.log.entries))
+        # Audio appends and deltas never change a finished figure: recompute only when
+        # something else was logged (the panel asks several times a second).
+        if self._turns_cache is None or self._turns_cache[0] != self._version:
+            self._turns_cache = (self._version, MetricsTable(compute_turns(self.log.entries)))
+        return self._turns_cache[1]
 
     def metrics(self) -> MetricsTable:
         """Per-turn latency (ms), derived from the event log."""

@@ -107,7 +107,12 @@ class SDKTransport:
         self._conn: Any = None
 
     async def connect(self) -> None:
-        self._manager = self._client.realtime.connect(model=self.backend.model)
+        from ..engine.auth import redacting_logger
+
+        # websockets logs the handshake's headers at DEBUG: keep the key out of them.
+        options: Any = {"logger": redacting_logger("websockets.client")}
+        self._manager = self._client.realtime.connect(model=self.backend.model,
+                                                      websocket_connection_options=options)
         try:
             self._conn = await self._manager.__aenter__()
         except OSError as exc:

@@ -1,0 +1,136 @@
+"""A real JupyterLab plus headless Debian Chromium with a fake mic (tests and benchmarks)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+CHROMIUM = shutil.which("chromium") or "/usr/lib/chromium/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+NODELAY_CONFIG = ROOT / "binder" / "jupyter_server_config.py"
+
+NOTEBOOK = (
+    "import rtnb\n"
+    "from rtnb import Agent, tool\n\n"
+    "@tool\n"
+    "def get_weather(city: str) -> dict:\n"
+    "    \"\"\"Get the current weather for a city.\"\"\"\n"
+    "    return {'city': city, 'temperature_c': 18, 'conditions': 'sunny'}\n\n"
+    "agent = Agent('Assistant', 'Use tools for weather.', tools=[get_weather])\n"
+    "session = rtnb.Session(agent, backend='local')\n"
+    "session"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_notebook(path: Path, source: str = NOTEBOOK) -> None:
+    cell = {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+            "source": source}
+    path.write_text(json.dumps({"cells": [cell], "metadata": {"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5}))
+
+
+def write_fake_mic(path: Path, text: str = "What's the weather in Paris?") -> None:
+    """A 48 kHz WAV: lead silence, the question, then a long pause (Chromium loops it)."""
+    from rtnb import audio
+    from tests import speechgen
+
+    pcm = speechgen.with_silence(speechgen.utterance(text), 3000, 15000)
+    audio.write_wav(path, audio.resample(audio.to_float(pcm), 24000, 48000), 48000)
+
+
+@contextlib.contextmanager
+def jupyterlab(root: Path, *, nodelay: bool = True) -> Iterator[tuple[str, str]]:
+    """Run ``jupyter lab`` on a free port with ``root`` as its folder; yields (url, token)."""
+    write_notebook(root / "panel.ipynb")
+    port, token = _free_port(), "rtnb-test-token"
+    args = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
+            "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+            "--ServerApp.allow_root=True"]
+    if nodelay:
+        args.append(f"--config={NODELAY_CONFIG}")
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(root / ".jupyter")}
+    with open(root / "lab.log", "w") as log:
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=root)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.time() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=1)
+                    break
+                except OSError:
+                    if time.time() > deadline or proc.poll() is not None:
+                        raise RuntimeError("JupyterLab did not start:\n"
+                                           + (root / "lab.log").read_text()[-3000:]) from None
+                    time.sleep(0.3)
+            yield url, token
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def spoken_turn(url: str, token: str, wav: Path, *, screenshot: Path | None = None,
+                failure_shot: Path | None = None) -> dict:
+    """Open the notebook, connect, talk through the fake mic; returns what the panel shows."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run",
+            "--autoplay-policy=no-user-gesture-required",
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(f"{url}/lab/tree/panel.ipynb?reset&token={token}")
+            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)
+            page.evaluate("() => { window.jupyterapp.commands.execute("
+                          "'notebook:run-all-cells'); }")
+            page.locator(".rtnb-connect").click(timeout=90_000)
+            page.wait_for_function(
+                "document.querySelector('.rtnb-status') && "
+                "document.querySelector('.rtnb-status').innerText.includes('connected')",
+                timeout=60_000)
+            page.locator(".rtnb-mic").click()
+            page.wait_for_function(
+                "(() => { const t = document.querySelector('.rtnb-panel').innerText;"
+                " return /paris/i.test(t) && /sunny/i.test(t); })()", timeout=90_000)
+            page.wait_for_function(
+                "Number(document.querySelector('.rtnb-live-audio').dataset.playedMs) > 500",
+                timeout=30_000)
+            time.sleep(1.0)  # let the status line pick up the final delays
+            text = page.locator(".rtnb-panel").inner_text()
+            if screenshot is not None:
+                page.locator(".rtnb-panel").screenshot(path=str(screenshot))
+        except Exception:
+            if failure_shot is not None:
+                page.screenshot(path=str(failure_shot))
+            raise
+        finally:
+            browser.close()
+    delays = {k: float(v) for k, v in re.findall(
+        r"(browser→kernel|kernel→browser) (\d+) ms", text)}
+    frames = re.search(r"mic frames (\d+)", text)
+    return {"text": text, "delays": delays, "frames": int(frames.group(1)) if frames else 0}
