@@ -22,8 +22,9 @@ from .session.metrics import (
     AudioClock,
     MetricsTable,
     Turn,
-    _is_turn_start,
     compute_turns,
+    input_anchor,
+    is_turn_start,
 )
 from .vad_explorer import ExplorerResult, explore
 
@@ -97,7 +98,7 @@ def turn_times(source: Any) -> list[TurnTimes]:
     if entries is None:
         return [_times_from_turn(t) for t in _table(source).turns]
     clock = AudioClock(entries)
-    starts = [i for i, e in enumerate(entries) if _is_turn_start(e)]
+    starts = [i for i, e in enumerate(entries) if is_turn_start(e)]
     turns = compute_turns(entries)
     return [_times_from_log(turn, entries, start, starts[n + 1] if n + 1 < len(starts)
                             else len(entries), clock)
@@ -108,25 +109,17 @@ def _times_from_log(turn: Turn, entries: list[LoggedEvent], start: int, end: int
                     clock: AudioClock) -> TurnTimes:
     head, window = entries[start], entries[start:end]
     marks: dict[str, float] = {}
+    t0, stopped = input_anchor(entries, start, clock)
+    if stopped is not None:
+        marks["end_of_turn"] = stopped.t
+        t0 = stopped.t if t0 is None else t0
     if head.direction == "server":
         item_id = head.event.get("item_id")
-        stopped = next((e for e in reversed(entries[:start]) if e.direction == "server"
-                        and e.type == "input_audio_buffer.speech_stopped"
-                        and e.event.get("item_id") == item_id), None)
-        if stopped is not None:
-            t0 = clock.time_of(stopped.event["audio_end_ms"])
-            t0 = stopped.t if t0 is None else t0
-            marks["end_of_turn"] = stopped.t
-        else:  # push-to-talk: from the commit
-            t0 = next((e.t for e in reversed(entries[:start]) if e.direction == "client"
-                       and e.type == "input_audio_buffer.commit"), head.t)
         marks["committed"] = head.t
         done = next((e for e in window if e.type.endswith("transcription.completed")
                      and e.event.get("item_id") == item_id), None)
         if done is not None:
             marks["transcribed"] = done.t
-    else:
-        t0 = head.t
     created = next((e for e in window if e.type == "response.created"), None)
     audio = [e for e in window if e.direction == "server"
              and e.type == "response.output_audio.delta"]

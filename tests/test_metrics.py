@@ -2,43 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 
-from rtnb.session.eventlog import EventLog
-from rtnb.session.metrics import MetricsTable, compute_turns
+from rtnb.session.metrics import MetricsTable
 from rtnb.session.transcript import Transcript
+from tests.logscript import Script
 
 SESSION = {"type": "session.updated", "session": {"audio": {"input": {"turn_detection": {
     "type": "server_vad", "silence_duration_ms": 500, "prefix_padding_ms": 300}}}}}
-
-
-class Script:
-    """Builds a log with explicit times (seconds) on a virtual clock."""
-
-    def __init__(self):
-        self.log = EventLog()
-        self.agent = "Assistant"
-
-    def at(self, t, direction, type_, pcm=None, **fields):
-        event = {"type": type_, **fields}
-        if type_ == "input_audio_buffer.append":
-            event["audio"] = base64.b64encode(pcm).decode()
-        if type_ == "response.output_audio.delta":
-            event["delta"] = base64.b64encode(pcm).decode()
-        self.log.add(t, direction, self.agent, event, pcm)
-        return self
-
-    def mic(self, t0, ms, chunk_ms=20):
-        """Append ``ms`` of audio in real time from ``t0`` (a paced microphone)."""
-        for i in range(0, ms, chunk_ms):
-            self.at(t0 + (i + chunk_ms) / 1000, "client", "input_audio_buffer.append",
-                    b"\x00" * (chunk_ms * 48))
-        return self
-
-    def turns(self):
-        return compute_turns(self.log.entries)
 
 
 def voice_turn(s: Script):

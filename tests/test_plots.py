@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 
@@ -26,41 +25,13 @@ from rtnb.session.eventlog import EventLog
 from rtnb.session.metrics import MetricsTable, compute_turns
 from rtnb.vad_explorer import explore, vad_explorer
 from tests import speechgen
+from tests.logscript import Script
 
 matplotlib.use("Agg")
 
 SESSION = {"audio": {"input": {"turn_detection": {
     "type": "server_vad", "threshold": 0.5, "silence_duration_ms": 500,
     "prefix_padding_ms": 300}}}}
-
-
-class Script:
-    """Builds a log with explicit times (seconds) on a virtual clock."""
-
-    def __init__(self):
-        self.log = EventLog()
-        self.agent = "Assistant"
-
-    def at(self, t, direction, type_, pcm=None, **fields):
-        event = {"type": type_, **fields}
-        if type_ == "input_audio_buffer.append":
-            event["audio"] = base64.b64encode(pcm).decode()
-        if type_ == "response.output_audio.delta":
-            event["delta"] = base64.b64encode(pcm).decode()
-        self.log.add(t, direction, self.agent, event, pcm)
-
-    def mic(self, t0, ms, chunk_ms=20):
-        for i in range(0, ms, chunk_ms):
-            self.at(t0 + (i + chunk_ms) / 1000, "client", "input_audio_buffer.append",
-                    b"\x00" * (chunk_ms * 48))
-
-    def audio(self, t, ms, item_id, response_id="r"):
-        self.at(t, "server", "response.output_audio.delta", pcm=b"\x00" * (ms * 48),
-                item_id=item_id, response_id=response_id)
-
-    def text(self, t, text):
-        self.at(t, "client", "conversation.item.create", item={
-            "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]})
 
 
 def three_turns() -> EventLog:

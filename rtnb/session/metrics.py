@@ -78,7 +78,7 @@ class AudioClock:
 
 def compute_turns(entries: list[LoggedEvent]) -> list[Turn]:
     clock = AudioClock(entries)
-    starts = [i for i, e in enumerate(entries) if _is_turn_start(e)]
+    starts = [i for i, e in enumerate(entries) if is_turn_start(e)]
     turns = []
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(entries)
@@ -86,7 +86,8 @@ def compute_turns(entries: list[LoggedEvent]) -> list[Turn]:
     return turns
 
 
-def _is_turn_start(e: LoggedEvent) -> bool:
+def is_turn_start(e: LoggedEvent) -> bool:
+    """True for the entry that starts a user turn (see the module docstring)."""
     if e.direction == "server" and e.type == "input_audio_buffer.committed":
         return True
     if e.direction == "client" and e.type == "conversation.item.create":
@@ -94,6 +95,27 @@ def _is_turn_start(e: LoggedEvent) -> bool:
         return item.get("type") == "message" and item.get("role") == "user" and not str(
             item.get("id", "")).startswith(CORRECTIVE_PREFIX)
     return False
+
+
+def input_anchor(entries: list[LoggedEvent], start: int, clock: AudioClock
+                 ) -> tuple[float | None, LoggedEvent | None]:
+    """When the user's input ended, for the turn starting at ``entries[start]``.
+
+    Voice: the end of speech (``speech_stopped.audio_end_ms`` through the appends),
+    with the ``speech_stopped`` entry; push-to-talk: the commit; typed: the send.
+    """
+    head = entries[start]
+    if head.direction != "server":
+        return head.t, None
+    item_id = head.event.get("item_id")
+    stopped = next((e for e in reversed(entries[:start]) if e.direction == "server"
+                    and e.type == "input_audio_buffer.speech_stopped"
+                    and e.event.get("item_id") == item_id), None)
+    if stopped is not None:
+        return clock.time_of(stopped.event["audio_end_ms"]), stopped
+    commit = next((e for e in reversed(entries[:start]) if e.direction == "client"
+                   and e.type == "input_audio_buffer.commit"), head)
+    return commit.t, None  # push-to-talk: the user let go of the button
 
 
 def _settings(entries: list[LoggedEvent], upto: int) -> dict[str, Any]:
@@ -116,19 +138,11 @@ def _turn(n: int, entries: list[LoggedEvent], start: int, end: int,
     head = entries[start]
     window = entries[start:end]
     td = _settings(entries, start)
+    t_input, stopped = input_anchor(entries, start, clock)
     if head.direction == "server":
         kind = "voice"
         item_id = head.event.get("item_id")
-        stopped = next((e for e in reversed(entries[:start]) if e.direction == "server"
-                        and e.type == "input_audio_buffer.speech_stopped"
-                        and e.event.get("item_id") == item_id), None)
-        if stopped is not None:
-            t_input = clock.time_of(stopped.event["audio_end_ms"])
-            eot = _ms(t_input, stopped.t)
-        else:  # push-to-talk: the user let go of the button
-            commit = next((e for e in reversed(entries[:start]) if e.direction == "client"
-                           and e.type == "input_audio_buffer.commit"), head)
-            t_input, eot = commit.t, None
+        eot = _ms(t_input, stopped.t) if stopped is not None else None
         done = next((e for e in window if e.type.endswith("transcription.completed")
                      and e.event.get("item_id") == item_id), None)
         user_text = done.event.get("transcript", "") if done else ""
@@ -137,7 +151,7 @@ def _turn(n: int, entries: list[LoggedEvent], start: int, end: int,
         item = head.event["item"]
         parts = item.get("content") or []
         kind = "image" if any(p.get("type") == "input_image" for p in parts) else "text"
-        t_input, eot, transcription = head.t, None, None
+        eot, transcription = None, None
         user_text = " ".join(p.get("text", "") for p in parts if p.get("type") == "input_text")
     turn = Turn(n, kind, head.agent, head.t, user_text, end_of_turn_delay=eot,
                 transcription_delay=transcription)
