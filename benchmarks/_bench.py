@@ -109,8 +109,8 @@ def speech_60s(seconds: float = 60.0, seed: int = 7) -> tuple[bytes, list[tuple[
     Returns 24 kHz PCM16 and the ``(start_ms, end_ms)`` of each utterance.
     """
     import numpy as np
-
     from _realtime import VOICES
+
     from tests import speechgen
 
     rng = np.random.default_rng(seed)

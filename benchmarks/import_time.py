@@ -49,7 +49,8 @@ ENGINE_STEP = (
     "import os; os.environ.pop('OPENAI_API_KEY', None)\n"
     "import rtnb\n"
     "s = rtnb.Session(rtnb.Agent(name='assistant'))\n")
-POSTLUDE = "print(json.dumps({'t': time.perf_counter() - t0, 'mods': len(__import__('sys').modules)}))\n"
+POSTLUDE = ("import sys\n"
+            "print(json.dumps({'t': time.perf_counter() - t0, 'mods': len(sys.modules)}))\n")
 
 
 def _env() -> dict[str, str]:
@@ -74,16 +75,26 @@ def run_step(code: str | None, timeout: float = 120.0) -> dict[str, Any]:
     return {"inner": info["t"], "outer": outer, "modules": info["mods"]}
 
 
-def importtime(code: str, top: int) -> dict[str, Any]:
-    """``-X importtime`` of ``code``: the ``top`` modules by cumulative and by self time (ms)."""
+def _importtime_rows(code: str) -> list[dict[str, Any]]:
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, env=_env(),
                           capture_output=True, text=True, timeout=120)
     rows = []
     for line in proc.stderr.splitlines():
-        m = re.match(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S.*)$", line)
+        m = re.match(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|( *)(\S.*)$", line)
         if m:
             rows.append({"self_ms": int(m.group(1)) / 1000, "cum_ms": int(m.group(2)) / 1000,
-                         "depth": len(m.group(3)) // 2, "module": m.group(4).strip()})
+                         "depth": (len(m.group(3)) - 1) // 2, "module": m.group(4).strip()})
+    return rows
+
+
+def importtime(code: str, top: int) -> dict[str, Any]:
+    """``-X importtime`` of ``code``: the ``top`` modules by cumulative and by self time (ms).
+
+    Modules the bare interpreter already imports at start-up (``site`` and the ``.pth`` files
+    it runs) are left out, so what remains is what ``code`` costs.
+    """
+    baseline = {r["module"] for r in _importtime_rows("pass")}
+    rows = [r for r in _importtime_rows(code) if r["module"] not in baseline]
     top_level = [r for r in rows if r["depth"] == 0]
     by_cum = sorted(rows, key=lambda r: -r["cum_ms"])[:top]
     by_self = sorted(rows, key=lambda r: -r["self_ms"])[:top]
@@ -137,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{results[name]['process_ms']['median']} ms, {mods} modules; other CPU before "
               f"runs max {max(others)}%", file=sys.stderr)
     breakdown = importtime(STEPS["Session(...) constructed"], args.top)
+    scenario = importtime(STEPS["Session(...) + scenario"], args.top)
     print("\n| step | median ms (in process) | min | max | whole process ms | modules |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, r in results.items():
@@ -153,11 +165,22 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|")
     for k, v in breakdown["by_package_self_ms"].items():
         print(f"| {k} | {v:.1f} |")
+    print(f"\n-X importtime of Session(...) + chat_supervisor scenario: {scenario['modules']} "
+          f"modules, {scenario['total_ms']:.1f} ms\n")
+    print("| module (top cumulative) | cumulative ms | self ms |")
+    print("|---|---:|---:|")
+    for r in scenario["top_cumulative"]:
+        print(f"| {'  ' * r['depth']}{r['module']} | {r['cum_ms']:.1f} | {r['self_ms']:.1f} |")
+    print("\n| package | self ms (sum) |")
+    print("|---|---:|")
+    for k, v in scenario["by_package_self_ms"].items():
+        print(f"| {k} | {v:.1f} |")
     payload = {"benchmark": "import_time", "rev": git_rev(), "machine": machine(),
                "setup": {"runs": args.runs, "python": sys.executable,
                          "quiet_cpu_pct": args.quiet_cpu, "wait_quiet_s": args.wait_quiet,
                          "steps": {k: v for k, v in steps.items()}},
-               "results": results, "importtime": breakdown}
+               "results": results, "importtime": breakdown,
+               "importtime_scenario": scenario}
     print(f"wrote {write_json(args.out, payload)}")
     return 0
 

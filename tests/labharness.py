@@ -38,10 +38,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_notebook(path: Path, source: str = NOTEBOOK) -> None:
-    cell = {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-            "source": source}
-    path.write_text(json.dumps({"cells": [cell], "metadata": {"kernelspec": {
+#: Transport only: the kernel feeds 20 ms chunks every 20 ms to the speaker while the
+#: browser's mic streams up; no engine work competes. Prints the widget's medians.
+PROBE = [
+    "import asyncio, json\n"
+    "from rtnb.notebook import LiveAudio\n"
+    "probe = LiveAudio()\n"
+    "probe.connect(lambda frame: None)\n"
+    "probe",
+    "async def feed():\n"
+    "    for _ in range(600):\n"
+    "        probe.feed('probe', b'\\x00' * 960)\n"
+    "        await asyncio.sleep(0.02)\n"
+    "task = asyncio.get_running_loop().create_task(feed())\n"
+    "await asyncio.sleep(10)\n"
+    "print('DELAYS', json.dumps(probe.delays()), probe.frames)",
+]
+
+
+def write_notebook(path: Path, source: str | list[str] = NOTEBOOK) -> None:
+    sources = [source] if isinstance(source, str) else source
+    cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+              "source": src} for src in sources]
+    path.write_text(json.dumps({"cells": cells, "metadata": {"kernelspec": {
         "name": "python3", "display_name": "Python 3", "language": "python"}},
         "nbformat": 4, "nbformat_minor": 5}))
 
@@ -59,6 +78,7 @@ def write_fake_mic(path: Path, text: str = "What's the weather in Paris?") -> No
 def jupyterlab(root: Path, *, nodelay: bool = True) -> Iterator[tuple[str, str]]:
     """Run ``jupyter lab`` on a free port with ``root`` as its folder; yields (url, token)."""
     write_notebook(root / "panel.ipynb")
+    write_notebook(root / "probe.ipynb", PROBE)
     port, token = _free_port(), "rtnb-test-token"
     args = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
@@ -90,18 +110,45 @@ def jupyterlab(root: Path, *, nodelay: bool = True) -> Iterator[tuple[str, str]]
                 proc.kill()
 
 
+def _browser(pw: object, wav: Path) -> object:
+    return pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--autoplay-policy=no-user-gesture-required",
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}"])
+
+
+def transport_delays(url: str, token: str, wav: Path) -> dict:
+    """Median message delay each way with the mic and the speaker streaming, nothing else."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = _browser(pw, wav)
+        page = browser.new_page()
+        try:
+            page.goto(f"{url}/lab/tree/probe.ipynb?reset&token={token}")
+            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)
+            page.evaluate("() => { window.jupyterapp.commands.execute("
+                          "'notebook:run-all-cells'); }")
+            page.locator(".rtnb-mic").click(timeout=60_000)
+            out = page.locator(".jp-OutputArea-output", has_text="DELAYS")
+            out.wait_for(timeout=60_000)
+            line = out.inner_text()
+        finally:
+            browser.close()
+    delays = json.loads(line.split("DELAYS", 1)[1].rsplit("}", 1)[0] + "}")
+    return {"browser→kernel": delays["browser_to_kernel_ms"],
+            "kernel→browser": delays["kernel_to_browser_ms"]}
+
+
 def spoken_turn(url: str, token: str, wav: Path, *, screenshot: Path | None = None,
                 failure_shot: Path | None = None) -> dict:
     """Open the notebook, connect, talk through the fake mic; returns what the panel shows."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run",
-            "--autoplay-policy=no-user-gesture-required",
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={wav}"])
+        browser = _browser(pw, wav)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:
             page.goto(f"{url}/lab/tree/panel.ipynb?reset&token={token}")

@@ -145,6 +145,9 @@ async def test_panel_drives_a_session(engine, speech):
         await asyncio.sleep(0.02)
     await session.wait(30)
     panel._render()
+    assert panel.log_view.value == ""  # the log renders only while its tab is open
+    panel.views.selected_index = 1
+    panel._render()
     html = panel.transcript_view.value
     assert "Paris" in html and "sunny" in html and "get_weather" in html
     assert "▲ input_audio_buffer.append" in panel.log_view.value

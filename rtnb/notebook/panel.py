@@ -17,7 +17,7 @@ import ipywidgets as W
 from .live_audio import LiveAudio, bridge
 
 REFRESH_S = 0.15
-LOG_ROWS = 400
+LOG_ROWS = 150
 CODECS = [("PCM 24 kHz", "audio/pcm"), ("G.711 µ-law (phone line)", "audio/pcmu"),
           ("G.711 A-law (phone line)", "audio/pcma")]
 CSS = """<style>
@@ -41,6 +41,7 @@ class SessionPanel(W.VBox):
         self.audio = LiveAudio()
         self._dirty = False
         self._talk_pressed = False
+        self._log_version = -1
 
         self.connect_button = W.Button(description="Connect", icon="plug",
                                        button_style="success")
@@ -77,9 +78,10 @@ class SessionPanel(W.VBox):
                            self.codec])
         talk = W.HBox([self.audio, self.ptt, self.talk_button, self.playback])
         typing = W.HBox([self.text, self.send_button])
-        views = W.Tab(children=[self.transcript_view, self.log_view])
+        self.views = views = W.Tab(children=[self.transcript_view, self.log_view])
         views.set_title(0, "Transcript")
         views.set_title(1, "Event log")
+        views.observe(lambda _c: self._on_event(None), names="selected_index")
         super().__init__([W.HTML(CSS), controls, talk, typing, views,
                           W.HBox([self.status, self.level])])
         self.add_class("rtnb-panel")
@@ -140,7 +142,9 @@ class SessionPanel(W.VBox):
 
     # -- views (session loop) ----------------------------------------------------------------
 
-    def _on_event(self, _entry: Any) -> None:
+    def _on_event(self, entry: Any) -> None:
+        if entry is not None and entry.type == "input_audio_buffer.append":
+            return  # 50 a second while the mic is on: the periodic status tick covers them
         if not self._dirty:
             self._dirty = True
             self._loop.call_later(REFRESH_S, self._render)
@@ -152,7 +156,12 @@ class SessionPanel(W.VBox):
         self._dirty = False
         s = self.session
         self.transcript_view.value = f"<div class='rtnb-box'>{transcript_html(s.transcript)}</div>"
-        self.log_view.value = f"<div class='rtnb-box'>{log_html(s.log.entries[-LOG_ROWS:])}</div>"
+        # The log is large: render it only while its tab shows and something besides
+        # streamed audio or text changed (big widget updates delay the audio messages).
+        if self.views.selected_index == 1 and self._log_version != s._version:
+            self._log_version = s._version
+            self.log_view.value = (f"<div class='rtnb-box'>"
+                                   f"{log_html(s.log.entries[-LOG_ROWS:])}</div>")
         turns = s.turns
         last = turns[-1] if len(turns) else None
         latency = f"{last.e2e:.0f} ms" if last is not None and last.e2e is not None else "—"
@@ -214,7 +223,7 @@ def log_html(entries: list[Any]) -> str:
         run_type, run_n = (e.type, 1) if e.type in _BULK else (None, 0)
         arrow = {"client": "▲", "server": "▼"}.get(e.direction, "•")
         cls = " class='err'" if e.type == "error" else ""
-        body = html.escape(json.dumps(e.event, indent=1)[:4000])
+        body = html.escape(json.dumps(e.event, indent=1)[:2000])
         rows.append(f"<details{cls}><summary>{e.t:7.3f}s {arrow} {html.escape(e.type)}"
                     f"</summary><pre>{body}</pre></details>")
     if run_n > 1:

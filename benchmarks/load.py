@@ -1,0 +1,445 @@
+"""Concurrent sessions against one engine: latency, event integrity and memory as N grows.
+
+One engine runs in this process (``start_engine()``). For each N in ``--sessions`` the script
+opens N ``rtnb.Session`` s at once (start times staggered over ``--stagger`` s) and each one
+behaves like a user on a microphone: a paced loop appends 40 ms of 24 kHz PCM16 every 40 ms
+of wall time (``Session.append_pcm``, absolute schedule) without a break, carrying piper
+speech (``tests/speechgen.py``) when the user talks and digital silence otherwise. Per turn:
+``--lead-ms`` of silence, the utterance, then silence until the reply's ``response.done``,
+until ``session.wait_played()`` returns (the reply has been "heard") and ``--gap-ms`` more.
+Server VAD runs with its defaults (500 ms silence window); each session does ``--turns``
+turns.
+
+Per N:
+- ``e2e`` p50/p95 over all turns of all sessions, from each session's ``metrics()``: the VAD's
+  end of speech (``speech_stopped.audio_end_ms`` mapped to time) -> first audio delta. It
+  includes the 500 ms silence window. ``e2e_true`` is the same from the real end of speech
+  (the append that carried the utterance's last sample above -40 dBFS).
+- Event integrity, checked on every session's log (see :func:`check_events`): nothing lost
+  (every ``response.created`` has a ``response.done``; transcript deltas add up to the
+  ``.done`` transcript; every turn answered), nothing reordered (event ids strictly
+  increasing; per response the canonical order output_item.added -> content_part.added ->
+  deltas -> .done -> content_part.done -> output_item.done -> response.done), no ``error``.
+- Memory: the process's RSS (engine + clients; the clients are a few MB), sampled every
+  0.5 s, and its growth over the idle engine.
+- Pacing: how late the appends went out (a sign that the client side is starved).
+- CPU: this process's CPU use and other processes' share during the run.
+
+The answer: the largest N with e2e p95 < ``--e2e-limit`` ms and no lost or reordered events,
+and the memory at that N. Each N is bounded by ``--max-seconds``; the sweep stops once an N
+clearly fails. Run: ``python benchmarks/load.py`` (a few minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from typing import Any
+
+import numpy as np
+from _bench import git_rev, rss_mb
+from _realtime import (
+    VOICES,
+    CpuMonitor,
+    machine,
+    now,
+    speech_bounds,
+    stats,
+    write_json,
+)
+
+CHUNK_MS = 40  # rtnb.session.session.APPEND_CHUNK_MS
+_DELTA_DONE = {"response.output_audio_transcript.delta": "response.output_audio_transcript.done",
+               "response.output_text.delta": "response.output_text.done",
+               "response.output_audio.delta": "response.output_audio.done",
+               "response.function_call_arguments.delta":
+                   "response.function_call_arguments.done"}
+_DONE_FIELD = {"response.output_audio_transcript.done": "transcript",
+               "response.output_text.done": "text",
+               "response.function_call_arguments.done": "arguments"}
+
+
+def _event_number(event_id: str) -> int | None:
+    """The engine's ids are ``event_<8 hex tag><counter>``; the counter only grows."""
+    tail = event_id.rsplit("_", 1)[-1]
+    return int(tail[8:]) if len(tail) > 8 and tail[8:].isdigit() else None
+
+
+def check_events(events: list[dict[str, Any]], finished: bool = True) -> list[str]:
+    """Problems in one session's server events, in the order they were received.
+
+    ``finished``: the session ended normally, so every response must be done.
+    """
+    problems: list[str] = []
+    last = -1
+    created: set[str] = set()
+    done: set[str] = set()
+    items: dict[str, str] = {}  # item id -> added / done
+    item_resp: dict[str, str] = {}
+    parts: dict[tuple[str, int], str] = {}
+    closed: set[tuple[str, int, str]] = set()  # (item, content, kind of delta) after its .done
+    acc: dict[tuple[str, int, str], str] = {}
+    stopped: set[str] = set()
+    for i, ev in enumerate(events):
+        kind = ev.get("type", "")
+        where = f"#{i} {kind}"
+        num = _event_number(str(ev.get("event_id", "")))
+        if num is None:
+            problems.append(f"{where}: unexpected event_id {ev.get('event_id')!r}")
+        elif num <= last:
+            problems.append(f"{where}: event id went back ({num} after {last})")
+        else:
+            last = num
+        if kind == "error":
+            problems.append(f"{where}: {ev.get('error')}")
+            continue
+        if kind == "input_audio_buffer.speech_stopped":
+            stopped.add(ev.get("item_id", ""))
+        elif kind == "input_audio_buffer.committed" and ev.get("item_id") not in stopped:
+            problems.append(f"{where}: committed without speech_stopped for {ev.get('item_id')}")
+        if kind == "response.created":
+            rid = ev["response"]["id"]
+            if rid in created:
+                problems.append(f"{where}: {rid} created twice")
+            created.add(rid)
+            continue
+        if kind == "response.done":
+            resp = ev["response"]
+            rid = resp["id"]
+            if rid not in created or rid in done:
+                problems.append(f"{where}: {rid} done without created, or twice")
+            done.add(rid)
+            for out in resp.get("output") or []:
+                if items.get(out.get("id")) != "done" and resp.get("status") == "completed":
+                    problems.append(f"{where}: output item {out.get('id')} not done before "
+                                    f"response.done")
+            continue
+        rid = ev.get("response_id")
+        if rid is None:
+            continue
+        if rid not in created or rid in done:
+            problems.append(f"{where}: outside its response {rid} (before created / after done)")
+        if kind == "response.output_item.added":
+            iid = ev["item"]["id"]
+            if iid in items:
+                problems.append(f"{where}: item {iid} added twice")
+            items[iid], item_resp[iid] = "added", rid
+            continue
+        iid = ev["item"]["id"] if kind == "response.output_item.done" else ev.get("item_id", "")
+        if items.get(iid) != "added":
+            problems.append(f"{where}: item {iid} is {items.get(iid, 'not added')}")
+        if kind == "response.output_item.done":
+            items[iid] = "done"
+            if any(parts[p] != "done" for p in parts if p[0] == iid):
+                problems.append(f"{where}: item {iid} done with a content part still open")
+            continue
+        key = (iid, int(ev.get("content_index", ev.get("output_index", 0)) or 0))
+        if kind.startswith("response.function_call_arguments"):
+            key = (iid, -1)
+        elif kind == "response.content_part.added":
+            if key in parts:
+                problems.append(f"{where}: part {key} added twice")
+            parts[key] = "added"
+            continue
+        elif parts.get(key) != "added":
+            problems.append(f"{where}: part {key} is {parts.get(key, 'not added')}")
+        if kind == "response.content_part.done":
+            parts[key] = "done"
+            continue
+        if kind in _DELTA_DONE:
+            if (*key, kind) in closed:
+                problems.append(f"{where}: delta after its .done")
+            if kind != "response.output_audio.delta":
+                acc[(*key, kind)] = acc.get((*key, kind), "") + str(ev.get("delta", ""))
+            continue
+        delta = next((d for d, dn in _DELTA_DONE.items() if dn == kind), None)
+        if delta is not None:
+            closed.add((*key, delta))
+            field = _DONE_FIELD.get(kind)
+            if field and field in ev and ev[field] != acc.get((*key, delta), ""):
+                problems.append(f"{where}: deltas {acc.get((*key, delta), '')!r} != "
+                                f"{field} {ev[field]!r} (a delta was lost)")
+    if finished:
+        problems += [f"response {rid} created but never done" for rid in created - done]
+    return problems
+
+
+class Mic:
+    """Appends 40 ms chunks through ``session.append_pcm`` on an absolute schedule."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self._queue = bytearray()
+        self._sent = 0
+        self.late_ms: list[float] = []
+        self.sent_at: list[float] = []  # session clock after each append
+        self.stopped = False
+
+    @property
+    def cursor_ms(self) -> float:
+        return (self._sent + len(self._queue)) / 48
+
+    def play(self, pcm: bytes) -> float:
+        start = self.cursor_ms
+        self._queue += pcm
+        return start
+
+    def idle(self) -> bool:
+        return not self._queue
+
+    def session_time_at(self, audio_ms: float) -> float | None:
+        k = max(0, int(np.ceil(audio_ms / CHUNK_MS)) - 1)
+        return self.sent_at[k] if k < len(self.sent_at) else None
+
+    async def run(self) -> None:
+        step = CHUNK_MS * 48
+        t0 = now()
+        k = 0
+        while not self.stopped:
+            chunk = bytes(self._queue[:step])
+            del self._queue[:step]
+            chunk += bytes(step - len(chunk))
+            self.late_ms.append((now() - (t0 + k * CHUNK_MS / 1000)) * 1000)
+            await self.session.append_pcm(chunk)
+            self.sent_at.append(self.session.now())
+            self._sent += step
+            k += 1
+            await asyncio.sleep(max(0.0, t0 + k * CHUNK_MS / 1000 - now()))
+
+
+async def client(idx: int, n: int, engine: Any, audio: dict[tuple[str, str], bytes],
+                 args: argparse.Namespace, deadline: float) -> dict[str, Any]:
+    import rtnb
+    from tests import speechgen
+
+    await asyncio.sleep(idx * args.stagger / max(n, 1))
+    agent = rtnb.Agent(name="assistant", instructions="Be brief.")
+    session = rtnb.Session(agent, backend=engine)
+    dones = asyncio.Event()
+    session.on_event(lambda e: dones.set() if e.type == "response.done" else None)
+    out: dict[str, Any] = {"client": idx, "turns_sent": 0, "turns_answered": 0,
+                           "timeouts": 0, "utterances": []}
+    mic: Mic | None = None
+    sender: asyncio.Task | None = None
+    try:
+        await asyncio.wait_for(session.connect(), 30)
+        mic = Mic(session)
+        sender = asyncio.create_task(mic.run())
+        for t in range(args.turns):
+            if now() > deadline:
+                break
+            key = (speechgen.PHRASES[(idx * 5 + t) % len(speechgen.PHRASES)],
+                   VOICES[(idx + t) % len(VOICES)])
+            pcm = audio[key]
+            _, end_ms = speech_bounds(pcm)
+            start = mic.play(bytes(round(args.lead_ms) * 48) + pcm)
+            out["utterances"].append({"said": key[0], "voice": key[1],
+                                      "speech_end_ms": start + round(args.lead_ms) + end_ms})
+            out["turns_sent"] += 1
+            seen = sum(1 for e in session.log if e.type == "response.done")
+            try:
+                while sum(1 for e in session.log if e.type == "response.done") <= seen:
+                    left = deadline + args.grace - now()
+                    if left <= 0:
+                        raise asyncio.TimeoutError
+                    dones.clear()
+                    await asyncio.wait_for(dones.wait(), left)
+            except asyncio.TimeoutError:
+                out["timeouts"] += 1
+                break
+            out["turns_answered"] += 1
+            await session.wait_played(timeout=max(1.0, deadline + args.grace - now()))
+            await asyncio.sleep(args.gap_ms / 1000)
+    except Exception as exc:  # a session that cannot connect or dies counts as failed
+        out["exception"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        if mic is not None:
+            mic.stopped = True
+        if sender is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(sender, 2)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(session.close(), 5)
+    server = [e.event for e in session.log if e.direction == "server"]
+    finished = out["timeouts"] == 0 and "exception" not in out
+    out["problems"] = check_events(server, finished)
+    if "exception" in out:
+        out["problems"].append(f"session failed: {out['exception']}")
+    if out["timeouts"]:
+        out["problems"].append(f"{out['timeouts']} turn(s) not answered in time")
+    turns = session.metrics()
+    out["e2e"] = [t.e2e for t in turns if t.e2e is not None]
+    out["ttfb"] = [t.ttfb for t in turns if t.ttfb is not None]
+    out["turns_logged"] = len(turns)
+    true = []
+    if mic is not None:
+        for turn, utt in zip(turns, out["utterances"], strict=False):
+            t_end = mic.session_time_at(utt["speech_end_ms"])
+            first = next((e.t for e in session.log if e.t >= turn.t and e.direction == "server"
+                          and e.type == "response.output_audio.delta"), None)
+            if t_end is not None and first is not None:
+                true.append(round((first - t_end) * 1000, 1))
+        late = np.asarray(mic.late_ms[1:] or [0.0])
+        out["late_p95_ms"] = float(np.percentile(late, 95))
+        out["late_max_ms"] = float(late.max())
+    out["e2e_true"] = true
+    out["server_events"] = len(server)
+    return out
+
+
+async def one_n(n: int, engine: Any, audio: dict[tuple[str, str], bytes],
+                args: argparse.Namespace, cpu: CpuMonitor) -> dict[str, Any]:
+    rss_before = rss_mb()["rss_mb"]
+    peak = [rss_before]
+
+    async def watch() -> None:
+        while True:
+            peak.append(rss_mb()["rss_mb"])
+            await asyncio.sleep(0.5)
+
+    watcher = asyncio.create_task(watch())
+    snap0 = cpu.snapshot()
+    t0 = now()
+    deadline = t0 + args.max_seconds
+    try:
+        clients = await asyncio.wait_for(
+            asyncio.gather(*(client(i, n, engine, audio, args, deadline) for i in range(n))),
+            args.max_seconds + args.grace + 30)
+    finally:
+        watcher.cancel()
+    t1 = now()
+    snap1 = cpu.snapshot()
+    e2e = [v for c in clients for v in c["e2e"]]
+    true = [v for c in clients for v in c["e2e_true"]]
+    problems = [f"client {c['client']}: {p}" for c in clients for p in c["problems"]]
+    sent = sum(c["turns_sent"] for c in clients)
+    answered = sum(c["turns_answered"] for c in clients)
+    span = snap1[1] - snap0[1]
+    own = (snap1[3] - snap0[3]) / (t1 - t0)
+    foreign = cpu.share(t0, t1)
+    res = {
+        "n": n, "seconds": round(t1 - t0, 1), "turns_sent": sent, "turns_answered": answered,
+        "turns_logged": sum(c["turns_logged"] for c in clients),
+        "e2e": stats(e2e), "e2e_true": stats(true),
+        "ttfb": stats([v for c in clients for v in c["ttfb"]]),
+        "problems": len(problems), "problem_samples": problems[:20],
+        "server_events": sum(c["server_events"] for c in clients),
+        "rss_before_mb": rss_before, "rss_peak_mb": max(peak),
+        "rss_growth_mb": round(max(peak) - rss_before, 1),
+        "late_p95_ms": round(max((c.get("late_p95_ms", 0.0) for c in clients), default=0.0), 1),
+        "late_max_ms": round(max((c.get("late_max_ms", 0.0) for c in clients), default=0.0), 1),
+        "own_cpu_cores": round(own, 2),
+        "foreign_cpu": None if foreign is None else round(100 * foreign, 1),
+        "cpu_busy_pct": round(100 * (snap1[2] - snap0[2]) / span, 1) if span > 0 else None,
+    }
+    res["ok"] = (res["e2e"]["p95"] is not None and res["e2e"]["p95"] < args.e2e_limit
+                 and not problems and answered == sent and sent >= n)
+    return res
+
+
+async def run(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
+    from tests import speechgen
+
+    audio = {(p, v): speechgen.utterance(p, v) for p in speechgen.PHRASES for v in VOICES}
+    cpu = CpuMonitor()
+    monitor = asyncio.create_task(cpu.run())
+    rows: list[dict[str, Any]] = []
+    try:
+        await one_n(1, engine, audio, argparse.Namespace(**{**vars(args), "turns": 1}), cpu)
+        fails = 0
+        for n in args.sessions:
+            waited = await cpu.wait_quiet(args.quiet_cpu / 100, args.wait_quiet)
+            res = await one_n(n, engine, audio, args, cpu)
+            res["waited_quiet_s"] = round(waited, 1)
+            rows.append(res)
+            e, tr = res["e2e"], res["e2e_true"]
+            print(f"  N={n:>2}: e2e p50 {e['p50']} p95 {e['p95']} ms (true end p95 {tr['p95']})"
+                  f"  turns {res['turns_answered']}/{res['turns_sent']}  problems "
+                  f"{res['problems']}  RSS {res['rss_peak_mb']} MB  late p95 "
+                  f"{res['late_p95_ms']} ms  own CPU {res['own_cpu_cores']} cores  other "
+                  f"{res['foreign_cpu']}%  {'OK' if res['ok'] else 'FAIL'}", file=sys.stderr)
+            for p in res["problem_samples"][:3]:
+                print(f"      {p}", file=sys.stderr)
+            fails = 0 if res["ok"] else fails + 1
+            clear = (e["p95"] is None or e["p95"] > 2 * args.e2e_limit
+                     or res["turns_answered"] < 0.9 * res["turns_sent"])
+            if fails >= 2 or (fails and clear):
+                print("  stopping: this N clearly fails", file=sys.stderr)
+                break
+    finally:
+        monitor.cancel()
+    return {"rows": rows}
+
+
+@contextlib.contextmanager
+def in_process_engine():
+    from rtnb.engine.background import start_engine
+    from rtnb.engine.server import Engine
+
+    before = rss_mb()["rss_mb"]
+    engine = Engine.load(progress=lambda msg: print(f"  engine: {msg}", file=sys.stderr))
+    with start_engine(engine=engine) as running:
+        yield running, before
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=lambda s: [int(x) for x in s.split(",")],
+                        default=[1, 2, 4, 8, 12, 16, 24], help="N values (comma-separated)")
+    parser.add_argument("--turns", type=int, default=3, help="turns per session (default 3)")
+    parser.add_argument("--lead-ms", type=float, default=600)
+    parser.add_argument("--gap-ms", type=float, default=300)
+    parser.add_argument("--stagger", type=float, default=3.0,
+                        help="spread the N sessions' starts over this many seconds")
+    parser.add_argument("--max-seconds", type=float, default=75.0,
+                        help="no new turn starts after this long (per N)")
+    parser.add_argument("--grace", type=float, default=20.0,
+                        help="how long a started turn may still take after --max-seconds")
+    parser.add_argument("--e2e-limit", type=float, default=1000.0, help="pass: e2e p95 below")
+    parser.add_argument("--quiet-cpu", type=float, default=10.0)
+    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
+                        help="before each N wait up to S s until other processes use less "
+                             "than --quiet-cpu %% of the CPUs")
+    parser.add_argument("--out", default="load.json")
+    args = parser.parse_args(argv)
+    with in_process_engine() as (engine, rss_start):
+        idle = rss_mb()["rss_mb"]
+        print(f"  engine ready: RSS {idle} MB ({rss_start} MB before loading)", file=sys.stderr)
+        result = asyncio.run(run(args, engine))
+    rows = result["rows"]
+    ok = [r for r in rows if r["ok"]]
+    best = max(ok, key=lambda r: r["n"]) if ok else None
+    print(f"\nload: {args.turns} turns per session, 500 ms silence window, pass = e2e p95 < "
+          f"{args.e2e_limit:.0f} ms with no lost/reordered events\n")
+    print("| N | turns | e2e p50 ms | e2e p95 ms | e2e p95 (true end) ms | lost/reordered | "
+          "RSS peak MB | append late p95 ms | engine+client CPU (cores) | other CPU % | "
+          "pass |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        print(f"| {r['n']} | {r['turns_answered']}/{r['turns_sent']} | {r['e2e']['p50']} | "
+              f"{r['e2e']['p95']} | {r['e2e_true']['p95']} | {r['problems']} | "
+              f"{r['rss_peak_mb']} | {r['late_p95_ms']} | {r['own_cpu_cores']} | "
+              f"{r['foreign_cpu']} | {'yes' if r['ok'] else 'no'} |")
+    if best:
+        print(f"\nlargest passing N: {best['n']} (e2e p95 {best['e2e']['p95']} ms); RSS peak "
+              f"{best['rss_peak_mb']} MB, engine idle {idle} MB")
+    else:
+        print("\nno N passed")
+    payload = {"benchmark": "load", "rev": git_rev(), "machine": machine(),
+               "setup": {k: v for k, v in vars(args).items()},
+               "definitions": {
+                   "e2e": "Session.metrics() e2e: speech_stopped.audio_end_ms mapped to time -> "
+                          "first audio delta (includes the 500 ms silence window)",
+                   "e2e_true": "append carrying the last sample above -40 dBFS -> first audio",
+                   "problems": "lost or reordered events, errors, unanswered turns "
+                               "(see check_events)"},
+               "rss_idle_engine_mb": idle, "rss_before_engine_mb": rss_start,
+               "largest_passing_n": best["n"] if best else None, **result}
+    print(f"wrote {write_json(args.out, payload)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

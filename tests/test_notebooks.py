@@ -1,0 +1,120 @@
+"""The tutorial notebooks: stored clean and well-formed, and each one runs top to bottom.
+
+Execution uses nbclient with the ``python3`` kernel, in a temporary copy of ``notebooks/``
+(the kernel's working directory), so recordings the notebooks write stay out of the repo.
+``OPENAI_API_KEY`` is removed from the kernel's environment: the notebooks run on the
+local engine, offline. Each notebook must finish within ``BUDGET_S`` seconds of wall time
+(kernel start included); the measured times are printed, attached to the JUnit report
+(``record_property``) and kept in pytest's cache under ``rtnb/notebook_times``
+(``pytest --cache-show 'rtnb/*'``). ``RTNB_NOTEBOOK_BUDGET_S`` overrides the budget.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
+CHAPTERS = [
+    "01_getting_started", "02_realtime_api", "03_voice_input", "04_conversational_ai",
+    "05_function_calling", "06_voice_output", "07_advanced_patterns", "08_production",
+]
+BUDGET_S = float(os.environ.get("RTNB_NOTEBOOK_BUDGET_S", "60"))
+CELL_TIMEOUT_S = 180
+
+nbformat = pytest.importorskip("nbformat")
+
+
+def load(name: str):
+    return nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+
+
+def kernel_env() -> dict[str, str]:
+    """The environment for the kernel: offline (no OpenAI key, no engine token)."""
+    return {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "RTNB_TOKEN")}
+
+
+def execute(path: Path, cwd: Path, timeout: int = CELL_TIMEOUT_S):
+    """Run every cell of ``path`` in a fresh python3 kernel; returns the executed notebook.
+
+    Raises ``nbclient.exceptions.CellExecutionError`` on the first failing cell.
+    """
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(cwd)}})
+    client.execute(env=kernel_env())
+    return nb
+
+
+# -- stored form (fast) -----------------------------------------------------------------------
+
+
+def test_the_eight_chapters_are_there():
+    assert sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb")) == CHAPTERS
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_notebook_is_stored_clean_and_well_formed(name):
+    nb = load(name)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for cell in code:
+        assert cell.outputs == [] and cell.execution_count is None, (
+            f"{name}: store notebooks without outputs (cell {cell.get('id')})")
+    number = int(name[:2])
+    first, last = nb.cells[0], nb.cells[-1]
+    assert first.cell_type == "markdown" and first.source.startswith(f"# {number} · ")
+    assert "%matplotlib inline" in code[0].source, "figures need the inline backend"
+    assert last.cell_type == "markdown" and last.source.startswith("## Exercises")
+    exercises = re.findall(r"^\d+\. ", last.source, flags=re.M)
+    assert 3 <= len(exercises) <= 5
+    sources = "\n".join(c.source for c in code)
+    assert ".show()" in sources, "every chapter offers the live mic panel"
+    assert re.search(r"skipped when the notebook runs headless", "\n".join(
+        c.source for c in nb.cells if c.cell_type == "markdown"))
+    # Sessions use the default backend, so the notebooks run unchanged with OPENAI_API_KEY.
+    assert not re.search(r"Session\([^)]*backend\s*=", sources)
+
+
+# -- execution (slow) -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A throwaway copy of notebooks/, the kernel's working directory."""
+    copy = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOK_DIR, copy, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return copy
+
+
+@pytest.mark.slow
+@pytest.mark.notebooks
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_notebook_runs_within_budget(name, workdir, record_property, request):
+    start = time.perf_counter()
+    nb = execute(workdir / f"{name}.ipynb", workdir)
+    elapsed = time.perf_counter() - start
+    record_property("wall_time_s", round(elapsed, 1))
+    cache = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider
+    if cache is not None:
+        times = cache.get("rtnb/notebook_times", {})
+        times[name] = round(elapsed, 1)
+        cache.set("rtnb/notebook_times", times)
+    print(f"\n{name}: {elapsed:.1f} s (budget {BUDGET_S:.0f} s)")
+
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert not errors
+    images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
+                 for o in c.outputs)
+    assert images >= 1, f"{name} shows no figure"
+    assert elapsed < BUDGET_S, f"{name} took {elapsed:.1f} s; the budget is {BUDGET_S:.0f} s"
