@@ -31,7 +31,8 @@ _EXPORTS = {
     "plot_latency": "rtnb.plots",
     "plot_latency_summary": "rtnb.plots",
     "plot_vad": "rtnb.plots",
-    "vad_explorer": "rtnb.vad_explorer",
+    "vad_explorer": "rtnb.explorer",
+    "speak": "rtnb.speech_samples",
 }
 
 __all__ = ["__version__", *_EXPORTS]

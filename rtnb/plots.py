@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .engine.turns import FRAME_MS, TurnConfig
+from .explorer import ExplorerResult, explore
 from .session.eventlog import EventLog, LoggedEvent
 from .session.metrics import (
     METRICS,
@@ -26,7 +27,6 @@ from .session.metrics import (
     input_anchor,
     is_turn_start,
 )
-from .vad_explorer import ExplorerResult, explore
 
 #: The seed's targets (ms): response (e2e), interruption (barge-in), handoff.
 TARGETS = {"e2e": 1000.0, "barge_in": 300.0, "handoff_time": 2000.0}

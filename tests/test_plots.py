@@ -14,6 +14,7 @@ from rtnb import audio
 from rtnb.engine.core import RealtimeCore
 from rtnb.engine.speech.vad import SileroVad, trace
 from rtnb.engine.turns import TurnConfig, detect
+from rtnb.explorer import explore, vad_explorer
 from rtnb.plots import (
     plot_latency,
     plot_latency_summary,
@@ -23,7 +24,6 @@ from rtnb.plots import (
 )
 from rtnb.session.eventlog import EventLog
 from rtnb.session.metrics import MetricsTable, compute_turns
-from rtnb.vad_explorer import explore, vad_explorer
 from tests import speechgen
 from tests.logscript import Script
 
@@ -325,3 +325,10 @@ def test_vad_explorer_widget_updates(two_utterances):
     assert type(box).__name__ == "VBox" and box.children
     with pytest.raises(ValueError, match="no input audio"):
         vad_explorer(b"")
+
+
+def test_public_names_are_the_functions():
+    import rtnb.plots  # noqa: F401 - importing the submodule must not shadow the function
+
+    for name in ("plot_latency", "plot_latency_summary", "plot_vad", "vad_explorer", "speak"):
+        assert callable(getattr(rtnb, name)), name

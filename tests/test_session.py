@@ -214,7 +214,7 @@ async def test_barge_in_truncates_at_played_position(engine, speech):
         while len(s.log.output_audio) < 2 * 48_000:  # wait for 2 s of the story's audio
             await asyncio.sleep(0.02)
         now[0] += 1.234  # the simulated speaker has played 1.234 s
-        await s.send_audio(speech.with_silence(speech.utterance("Stop please."), 0, 700))
+        await s.send_audio(speech.with_silence(speech.utterance("Stop please."), 400, 700))
         await s.wait()
     truncates = [e.event for e in s.log if e.type == "conversation.item.truncate"]
     assert truncates[0]["audio_end_ms"] == 1234
@@ -223,6 +223,8 @@ async def test_barge_in_truncates_at_played_position(engine, speech):
     assert flushed[0]["reason"] == "barge_in" and flushed[0]["played_ms"] == 1234.0
     story = next(m for m in s.transcript.entries if getattr(m, "interrupted_ms", None))
     assert story.interrupted_ms == 1234 and story.status == "interrupted"
+    # Only the words whose audio had started by 1.234 s stay in the transcript.
+    assert STORY.startswith(story.text) and 0 < len(story.text) < len(STORY) / 3
     assert s.turns[0].barge_in is not None
 
 

@@ -21,6 +21,8 @@ from typing import Any
 import anywidget
 import traitlets
 
+from ..session.playback import ClockPlayer
+
 
 class LiveAudio(anywidget.AnyWidget):
     """Mic capture and speaker playback. Also a player for :class:`rtnb.Session`."""
@@ -42,6 +44,7 @@ class LiveAudio(anywidget.AnyWidget):
         self.up_delays: deque[float] = deque(maxlen=500)
         self.down_delays: deque[float] = deque(maxlen=500)
         self.errors: list[str] = []
+        self._clock = ClockPlayer(time.monotonic)
         self.on_msg(self._on_msg)
 
     # -- from the browser (any thread) -------------------------------------------------------
@@ -75,11 +78,14 @@ class LiveAudio(anywidget.AnyWidget):
     def feed(self, item_id: str, pcm: bytes) -> None:
         now = time.monotonic()
         self._queue_end = max(self._queue_end, now) + len(pcm) / 48000
+        self._clock.feed(item_id, pcm)
         self.send({"type": "play", "item_id": item_id, "t": time.time() * 1000}, [pcm])
 
     def position(self) -> tuple[str, float] | None:
         with self._lock:
             item, ms, at = self._position
+        if at == 0.0:  # no browser has reported yet (headless): assume real-time playback
+            return self._clock.position()
         if item is None or time.monotonic() > self._queue_end:
             return None
         return item, ms + (time.monotonic() - at) * 1000  # extrapolate since the report
@@ -87,6 +93,7 @@ class LiveAudio(anywidget.AnyWidget):
     def flush(self) -> tuple[str, float] | None:
         where = self.position()
         self._queue_end = 0.0
+        self._clock.flush()
         self.send({"type": "flush"})
         return where
 

@@ -204,7 +204,10 @@ def _barge_in(turn: Turn, window: list[LoggedEvent], clock: AudioClock,
     for i in range(first_audio, len(window)):
         e = window[i]
         if e.direction == "server" and e.type == "input_audio_buffer.speech_started":
-            onset = clock.time_of(e.event["audio_start_ms"] + (td.get("prefix_padding_ms") or 0))
+            pad = td.get("prefix_padding_ms") or 0
+            if e.event["audio_start_ms"] == 0 and pad:
+                return  # the padded start was clipped at 0: the true onset is unknown
+            onset = clock.time_of(e.event["audio_start_ms"] + pad)
             stop = next((x for x in window[i:] if (
                 x.type == "local.playback.flushed" and x.event.get("item_id")) or (
                 x.type == "response.done"

@@ -51,6 +51,7 @@ class Session:
     """
 
     def __init__(self, agent: Agent, backend: Any = None, *, model: str | None = None,
+                 api_key: str | None = None,
                  turn_detection: str | dict | None = "server_vad", transcription: bool = True,
                  codec: str = "audio/pcm", guardrail_chars: int = 100,
                  player: Any = None, clock: Callable[[], float] = time.monotonic,
@@ -62,6 +63,8 @@ class Session:
         self.agent = agent
         self.root_agent = agent
         self.backend: Backend = resolve_backend(backend, model=model)
+        if api_key is not None:  # a bearer token or ek_ key for a ws:// engine
+            self.backend._key = api_key
         self.turn_detection = turn_detection
         self.transcription = transcription
         self.codec = codec
@@ -92,9 +95,12 @@ class Session:
         self._expect_commit = False
         self._vad_item: str | None = None
         self._encoder: Any = None
+        self._decoder: tuple[str, Any] | None = None
         self._version = 0
         self._last_audio_item: str | None = None
         self._turns_cache: tuple[int, MetricsTable] | None = None
+        #: The notebook panel, once shown.
+        self.panel: Any = None
         #: Replays run at this multiple of real time (None: as fast as possible).
         self.replay_speed: float | None = None
 
@@ -214,17 +220,19 @@ class Session:
         return (f"<rtnb.Session agent={self.agent.name!r} backend={self.backend!r} {state}, "
                 f"{len(self.log)} events, {len(self.turns)} turns>")
 
-    def show(self, **kwargs: Any) -> Any:
-        """Display the live panel (controls, mic and speaker, transcript, event log)."""
+    def show(self, **kwargs: Any) -> None:
+        """Display the live panel (controls, mic and speaker, transcript, event log).
+
+        The panel stays available as ``session.panel``.
+        """
         from ..notebook import show
 
-        if getattr(self, "_panel", None) is None:
-            self._panel = show(self, **kwargs)
+        if self.panel is None:
+            self.panel = show(self, **kwargs)
         else:
             from IPython.display import display
 
-            display(self._panel)
-        return self._panel
+            display(self.panel)
 
     def _ipython_display_(self) -> None:
         self.show()
@@ -290,6 +298,12 @@ class Session:
 
     # -- input -------------------------------------------------------------------------------
 
+    async def send_event(self, event: dict[str, Any]) -> None:
+        """Send any raw client event (logged like every other)."""
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise ValueError("an event is a dict with a 'type' string")
+        await self._send(event)
+
     async def say(self, text: str) -> None:
         """Send a typed user message and ask for a response."""
         if not isinstance(text, str) or not text.strip():
@@ -348,6 +362,7 @@ class Session:
             raise ValueError(f"codec must be one of {', '.join(wire.FORMATS)}")
         self.codec = fmt
         self._encoder = None
+        self._decoder = None
         if self.connected:
             await self._send({"type": "session.update", "session": {
                 "type": "realtime", "audio": {"input": {"format": {"type": fmt}},
@@ -457,9 +472,7 @@ class Session:
         kind = event.get("type", "")
         pcm = base64.b64decode(event["delta"]) if kind == "response.output_audio.delta" else None
         if pcm is not None and self.codec != "audio/pcm":
-            from .. import audio as wire
-
-            pcm = wire.decode(pcm, self.codec)
+            pcm = self._decoder_for(event.get("item_id", "")).decode(pcm)
         self._record("server", event, pcm)
         if kind == "response.created":
             rid = event["response"]["id"]
@@ -492,6 +505,14 @@ class Session:
             if (event.get("error") or {}).get("code") == "conversation_already_has_active_response":
                 self._pending_creates = max(0, self._pending_creates - 1)
             log.warning("server error: %s", (event.get("error") or {}).get("message"))
+
+    def _decoder_for(self, item_id: str) -> Any:
+        """One streaming G.711 decoder per output item, so chunk edges don't click."""
+        if self._decoder is None or self._decoder[0] != item_id:
+            from .. import audio as wire
+
+            self._decoder = (item_id, wire.StreamDecoder(self.codec))
+        return self._decoder[1]
 
     def _server_creates_response(self, kind: str, event: dict[str, Any]) -> bool:
         td = self.turn_detection

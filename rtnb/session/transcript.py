@@ -28,6 +28,9 @@ class Message:
     guardrails: list[dict[str, Any]] = field(default_factory=list)
     image: bool = False
     kind: str = "message"
+    #: Audio received so far (ms), and (audio ms when each text delta came, text length).
+    audio_ms: float = 0.0
+    marks: list[tuple[float, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -121,10 +124,17 @@ class Transcript:
         msg = self._messages.get(ev.get("item_id", ""))
         if msg is not None:
             msg.text += ev.get("delta", "")
+            msg.marks.append((msg.audio_ms, len(msg.text)))
+
+    def _audio(self, entry, ev) -> None:
+        msg = self._messages.get(ev.get("item_id", ""))
+        ref = ev.get("delta")
+        if msg is not None and isinstance(ref, dict) and "$audio" in ref:
+            msg.audio_ms += ref["$audio"][1] / 48
 
     def _text_done(self, entry, ev) -> None:
         msg = self._messages.get(ev.get("item_id", ""))
-        if msg is not None:
+        if msg is not None and msg.interrupted_ms is None:
             msg.text = ev.get("transcript", ev.get("text", msg.text))
 
     def _item_done(self, entry, ev) -> None:
@@ -144,10 +154,14 @@ class Transcript:
             msg.status = "done"
 
     def _truncated(self, entry, ev) -> None:
+        """Keep only the words whose audio had started when playback stopped."""
         msg = self._messages.get(ev.get("item_id", ""))
         if msg is not None:
-            msg.interrupted_ms = ev.get("audio_end_ms")
+            cut = ev.get("audio_end_ms") or 0
+            msg.interrupted_ms = cut
             msg.status = "interrupted"
+            heard = [n for at, n in msg.marks if at < cut]
+            msg.text = msg.text[:heard[-1]].rstrip() if heard else ""
 
     def _call(self, entry, ev) -> None:
         call_id = ev.get("call_id", "")
@@ -225,6 +239,7 @@ _HANDLERS = {
     ("server", "conversation.item.added"): Transcript._server_item,
     ("server", "response.output_item.added"): Transcript._output_item,
     ("server", "response.output_audio_transcript.delta"): Transcript._delta,
+    ("server", "response.output_audio.delta"): Transcript._audio,
     ("server", "response.output_text.delta"): Transcript._delta,
     ("server", "response.output_audio_transcript.done"): Transcript._text_done,
     ("server", "response.output_text.done"): Transcript._text_done,
