@@ -69,6 +69,43 @@ SPOKEN = {
 METRICS = ("handoff_time", "supervisor_time", "filler_gap", "tool_time", "e2e", "ttfb")
 
 
+PARTS = {
+    "server_finish": "transfer call's arguments.done -> its response.done received",
+    "client_follow_up": "response.done -> the client's response.create sent (session.update "
+                        "+ function_call_output + response.create)",
+    "to_created": "response.create sent -> response.created received",
+    "to_first_audio": "response.created -> first audio delta (the new agent's first TTS chunk)",
+}
+
+
+def handoff_parts(entries: list[Any]) -> list[dict[str, Any]]:
+    """Split each handoff_time into its parts, from the session's event log."""
+    out = []
+    for i, e in enumerate(entries):
+        if not (e.type == "response.function_call_arguments.done"
+                and str(e.event.get("name", "")).startswith("transfer_to_")):
+            continue
+        rid = e.event.get("response_id")
+        later = entries[i + 1:]
+        done = next((x for x in later if x.type == "response.done"
+                     and x.event["response"]["id"] == rid), None)
+        create = next((x for x in later if x.direction == "client"
+                       and x.type == "response.create"), None)
+        created = next((x for x in later if x.type == "response.created"
+                        and (create is None or x.t >= create.t)), None)
+        audio = next((x for x in later if x.type == "response.output_audio.delta"), None)
+        if None in (done, create, created, audio):
+            continue
+        ms = 1000.0
+        out.append({"to": e.event["name"][len("transfer_to_"):],
+                    "server_finish": round((done.t - e.t) * ms, 1),
+                    "client_follow_up": round((create.t - done.t) * ms, 1),
+                    "to_created": round((created.t - create.t) * ms, 1),
+                    "to_first_audio": round((audio.t - created.t) * ms, 1),
+                    "handoff_time": round((audio.t - e.t) * ms, 1)})
+    return out
+
+
 @contextlib.contextmanager
 def backend(url: str | None) -> Iterator[Any]:
     """A ``start_engine()`` handle (in-process engine), or ``url`` as given."""
@@ -110,6 +147,7 @@ async def conversation(name: str, lines: list[str], spoken: bool, conv: int, eng
             spans.append((t0, t_answered, waited, line, voice, reply))
         turns = session.metrics()
         errors = [e.event for e in session.log if e.type == "error"]
+        parts = handoff_parts(session.log.entries)
     if len(turns) != len(lines):
         print(f"  [{name} #{conv}] {len(turns)} turns logged for {len(lines)} lines "
               f"(VAD split or merged a turn)", file=sys.stderr)
@@ -131,7 +169,9 @@ async def conversation(name: str, lines: list[str], spoken: bool, conv: int, eng
               file=sys.stderr)
     for err in errors:
         print(f"  [{name} #{conv}] server error: {err.get('error')}", file=sys.stderr)
-    return rows
+    for p in parts:
+        p.update(scenario=name, conversation=conv, mode="spoken" if spoken else "typed")
+    return rows, parts
 
 
 async def run(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
@@ -146,13 +186,16 @@ async def run(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
         lines = scenarios.get("chat_supervisor").sample_lines
         plan += [("chat_supervisor", lines, c) for c in range(args.supervisor)]
     rows: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
     try:
         for name, lines, conv in plan:
             spoken = conv % 2 == 0 and not args.typed_only
-            rows += await conversation(name, list(lines), spoken, conv, engine, cpu, args)
+            got, split = await conversation(name, list(lines), spoken, conv, engine, cpu, args)
+            rows += got
+            parts += split
     finally:
         monitor.cancel()
-    return {"rows": rows}
+    return {"rows": rows, "handoff_parts": parts}
 
 
 def summarize(rows: list[dict[str, Any]], quiet_cpu: float) -> dict[str, Any]:
@@ -197,12 +240,21 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             print(table({m: groups[mode][m] for m in METRICS if groups[mode][m]["n"]},
                         f"\n{scenario}, {mode} turns"))
+    parts = result["handoff_parts"]
+    if parts:
+        print(table({k: stats([p[k] for p in parts]) for k in (*PARTS, "handoff_time")},
+                    f"\nwhere handoff_time goes ({len(parts)} handoffs)"))
+        for to in sorted({p["to"] for p in parts}):
+            sel = [p["handoff_time"] for p in parts if p["to"] == to]
+            first = [p["to_first_audio"] for p in parts if p["to"] == to]
+            print(f"  to {to}: handoff_time p50 {stats(sel)['p50']} ms, first TTS chunk p50 "
+                  f"{stats(first)['p50']} ms ({len(sel)} handoffs)")
     cpu = stats([r["foreign_cpu"] for r in rows])
     print(f"\nCPU used by other processes during the turns (% of all CPUs): p50 {cpu['p50']}, "
           f"max {cpu['max']}; {len(rows)} turns in {now() - t:.0f} s")
     payload = {"benchmark": "handoff_supervisor", "rev": git_rev(), "machine": machine(),
-               "definitions": {m: "from rtnb.Session.metrics(); see rtnb/session/metrics.py"
-                               for m in METRICS},
+               "definitions": {**{m: "from rtnb.Session.metrics(); see rtnb/session/metrics.py"
+                                  for m in METRICS}, **PARTS},
                "setup": {"triage_conversations": args.triage,
                          "supervisor_conversations": args.supervisor,
                          "triage_lines": TRIAGE_LINES, "spoken_as": SPOKEN,

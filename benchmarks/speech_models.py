@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rtnb.engine.speech import PiperTts, SileroVad, WhisperAsr, trace  # noqa: E402
+from rtnb.wer import word_error_rate  # noqa: E402
 from tests import speechgen  # noqa: E402
 
 PARAGRAPH = (
@@ -60,7 +61,7 @@ def bench_asr(rows: list[tuple[str, str]], quick: bool) -> None:
         for text, voice, speed in cases:
             heard, dt = timed(asr.transcribe, audio[text, voice, speed])
             latencies.append(dt)
-            errors.setdefault((voice, speed), []).append(speechgen.wer(text, heard))
+            errors.setdefault((voice, speed), []).append(word_error_rate(text, heard))
         every = [e for errs in errors.values() for e in errs]
         rows.append((f"ASR load ({threads} thread)", f"{load * 1000:.0f} ms"))
         rows.append(

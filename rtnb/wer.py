@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import re
 
+_DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 _WORD = re.compile(r"[a-z0-9']+")
 
 
 def normalize(text: str) -> list[str]:
-    """Lower-case words without punctuation (``"What's up?"`` → ``["what's", "up"]``)."""
-    return _WORD.findall(text.lower().replace("\u2019", "'"))
+    """Lower-case words without punctuation; numbers become single digits.
+
+    ``"Call 555-1234"`` and ``"call five five five one two three four"`` normalise alike.
+    """
+    text = text.lower().replace("\u2019", "'").replace("-", " ")
+    text = re.sub(r"(?<=\d)[,.](?=\d)", "", text)  # 4,567 → 4567
+    out: list[str] = []
+    for word in (w.strip("'") for w in _WORD.findall(text)):
+        if word in _DIGITS:
+            out.append(str(_DIGITS.index(word)))
+        elif word.isdigit():
+            out.extend(word)
+        elif word:
+            out.append(word)
+    return out
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
@@ -17,10 +31,9 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     ref, hyp = normalize(reference), normalize(hypothesis)
     if not ref:
         return 0.0 if not hyp else 1.0
-    prev = list(range(len(hyp) + 1))
+    row = list(range(len(hyp) + 1))
     for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
+        prev, row[0] = row[0], i
         for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1] / len(ref)
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1] / len(ref)

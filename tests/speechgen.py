@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tempfile
 import threading
 from pathlib import Path
@@ -61,33 +60,3 @@ def utterance(text: str, voice: str = "alloy", speed: float = 1.0) -> bytes:
 def with_silence(pcm: bytes, lead_ms: float, tail_ms: float) -> bytes:
     """Pad 24 kHz PCM16 with digital silence before and after."""
     return bytes(2 * round(24 * lead_ms)) + pcm + bytes(2 * round(24 * tail_ms))
-
-
-_DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-
-
-def normalize(text: str) -> list[str]:
-    """Lower-case words without punctuation; numbers become single digits ("two" -> "2")."""
-    text = text.lower().replace("-", " ")
-    text = re.sub(r"(?<=\d)[,.](?=\d)", "", text)  # 4,567 -> 4567
-    words = re.findall(r"[a-z0-9']+", text)
-    out: list[str] = []
-    for w in (w.strip("'") for w in words):
-        if w in _DIGITS:
-            out.append(str(_DIGITS.index(w)))
-        elif w.isdigit():
-            out.extend(w)
-        elif w:
-            out.append(w)
-    return out
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate of ``hypothesis`` against ``reference`` after :func:`normalize`."""
-    ref, hyp = normalize(reference), normalize(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(len(ref), 1)

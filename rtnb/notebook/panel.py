@@ -55,7 +55,7 @@ class SessionPanel(W.VBox):
         self.playback = W.Checkbox(value=True, description="Speaker on", indent=False)
         self.codec = W.Dropdown(options=CODECS, value=session.codec, description="Codec")
         self.text = W.Text(placeholder="Type a message and press Enter",
-                           layout=W.Layout(width="60%"))
+                           continuous_update=False, layout=W.Layout(width="60%"))
         self.send_button = W.Button(description="Send", icon="paper-plane")
         self.transcript_view = W.HTML()
         self.log_view = W.HTML()
@@ -72,7 +72,7 @@ class SessionPanel(W.VBox):
                               names="value")
         self.codec.observe(lambda c: self._run(self.session.set_codec(c["new"])), names="value")
         self.send_button.on_click(lambda _b: self._send_text())
-        self.text.on_submit(lambda _t: self._send_text())
+        self.text.observe(lambda _c: self._send_text(), names="value")  # Enter or blur
 
         controls = W.HBox([self.connect_button, self.disconnect_button, self.agent_select,
                            self.codec])
