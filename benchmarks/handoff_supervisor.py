@@ -106,6 +106,35 @@ def handoff_parts(entries: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def filler_margins(entries: list[Any]) -> list[dict[str, Any]]:
+    """Per supervisor call: how long before the filler's end the answer's first audio came.
+
+    ``filler_gap`` is clamped at 0 (no audible gap); the margin says by how much it was
+    met: the filler's end (first chunk + its audio length, as rtnb.session.metrics
+    assumes) minus the answer's first audio delta. Negative would be an audible gap.
+    """
+    out = []
+    for i, req in enumerate(entries):
+        if req.type != "local.supervisor.request":
+            continue
+        before = [e for e in entries[:i] if e.type == "response.output_audio.delta"]
+        if not before:
+            continue
+        item = before[-1].event.get("item_id")
+        filler = [e for e in entries if e.type == "response.output_audio.delta"
+                  and e.event.get("item_id") == item]
+        ms = sum(e.event["delta"]["$audio"][1] for e in filler
+                 if isinstance(e.event.get("delta"), dict)) / 48
+        answer = next((e for e in entries[i + 1:] if e.type == "response.output_audio.delta"
+                       and e.event.get("item_id") != item), None)
+        if answer is None:
+            continue
+        out.append({"filler_ms": round(ms, 1),
+                    "request_after_filler_start": round((req.t - filler[0].t) * 1000, 1),
+                    "margin": round((filler[0].t + ms / 1000 - answer.t) * 1000, 1)})
+    return out
+
+
 @contextlib.contextmanager
 def backend(url: str | None) -> Iterator[Any]:
     """A ``start_engine()`` handle (in-process engine), or ``url`` as given."""
@@ -148,6 +177,7 @@ async def conversation(name: str, lines: list[str], spoken: bool, conv: int, eng
         turns = session.metrics()
         errors = [e.event for e in session.log if e.type == "error"]
         parts = handoff_parts(session.log.entries)
+        margins = filler_margins(session.log.entries)
     if len(turns) != len(lines):
         print(f"  [{name} #{conv}] {len(turns)} turns logged for {len(lines)} lines "
               f"(VAD split or merged a turn)", file=sys.stderr)
@@ -169,9 +199,9 @@ async def conversation(name: str, lines: list[str], spoken: bool, conv: int, eng
               file=sys.stderr)
     for err in errors:
         print(f"  [{name} #{conv}] server error: {err.get('error')}", file=sys.stderr)
-    for p in parts:
+    for p in parts + margins:
         p.update(scenario=name, conversation=conv, mode="spoken" if spoken else "typed")
-    return rows, parts
+    return rows, parts, margins
 
 
 async def run(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
@@ -187,15 +217,18 @@ async def run(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
         plan += [("chat_supervisor", lines, c) for c in range(args.supervisor)]
     rows: list[dict[str, Any]] = []
     parts: list[dict[str, Any]] = []
+    margins: list[dict[str, Any]] = []
     try:
         for name, lines, conv in plan:
             spoken = conv % 2 == 0 and not args.typed_only
-            got, split = await conversation(name, list(lines), spoken, conv, engine, cpu, args)
+            got, split, margin = await conversation(name, list(lines), spoken, conv, engine,
+                                                    cpu, args)
             rows += got
             parts += split
+            margins += margin
     finally:
         monitor.cancel()
-    return {"rows": rows, "handoff_parts": parts}
+    return {"rows": rows, "handoff_parts": parts, "filler_margins": margins}
 
 
 def summarize(rows: list[dict[str, Any]], quiet_cpu: float) -> dict[str, Any]:
@@ -249,12 +282,22 @@ def main(argv: list[str] | None = None) -> int:
             first = [p["to_first_audio"] for p in parts if p["to"] == to]
             print(f"  to {to}: handoff_time p50 {stats(sel)['p50']} ms, first TTS chunk p50 "
                   f"{stats(first)['p50']} ms ({len(sel)} handoffs)")
+    margins = result["filler_margins"]
+    if margins:
+        print(table({"filler audio": stats([m["filler_ms"] for m in margins]),
+                     "supervisor request after filler start":
+                         stats([m["request_after_filler_start"] for m in margins]),
+                     "margin: filler end - answer's first audio":
+                         stats([m["margin"] for m in margins])},
+                    f"\nfiller vs supervisor answer ({len(margins)} calls; margin < 0 would "
+                    f"be an audible gap)"))
     cpu = stats([r["foreign_cpu"] for r in rows])
     print(f"\nCPU used by other processes during the turns (% of all CPUs): p50 {cpu['p50']}, "
           f"max {cpu['max']}; {len(rows)} turns in {now() - t:.0f} s")
     payload = {"benchmark": "handoff_supervisor", "rev": git_rev(), "machine": machine(),
                "definitions": {**{m: "from rtnb.Session.metrics(); see rtnb/session/metrics.py"
-                                  for m in METRICS}, **PARTS},
+                                  for m in METRICS}, **PARTS,
+                               "margin": "filler end - answer's first audio delta (ms)"},
                "setup": {"triage_conversations": args.triage,
                          "supervisor_conversations": args.supervisor,
                          "triage_lines": TRIAGE_LINES, "spoken_as": SPOKEN,

@@ -8,7 +8,7 @@ speech (``tests/speechgen.py``) when the user talks and digital silence otherwis
 ``--lead-ms`` of silence, the utterance, then silence until the reply's ``response.done``,
 until ``session.wait_played()`` returns (the reply has been "heard") and ``--gap-ms`` more.
 Server VAD runs with its defaults (500 ms silence window); each session does ``--turns``
-turns.
+turns, or more when N is small, so that every N has at least ``--min-turns`` turns in all.
 
 Per N:
 - ``e2e`` p50/p95 over all turns of all sessions, from each session's ``metrics()``: the VAD's
@@ -24,6 +24,8 @@ Per N:
   0.5 s, and its growth over the idle engine.
 - Pacing: how late the appends went out (a sign that the client side is starved).
 - CPU: this process's CPU use and other processes' share during the run.
+- Engine stages (in-process only, ``--no-trace`` to skip): the wall time of each ASR call and
+  of each TTS sentence, to show which part queues up when the CPUs run out.
 
 The answer: the largest N with e2e p95 < ``--e2e-limit`` ms and no lost or reordered events,
 and the memory at that N. Each N is bounded by ``--max-seconds``; the sweep stops once an N
@@ -43,6 +45,7 @@ from _bench import git_rev, rss_mb
 from _realtime import (
     VOICES,
     CpuMonitor,
+    StageTrace,
     machine,
     now,
     speech_bounds,
@@ -290,7 +293,8 @@ async def client(idx: int, n: int, engine: Any, audio: dict[tuple[str, str], byt
 
 
 async def one_n(n: int, engine: Any, audio: dict[tuple[str, str], bytes],
-                args: argparse.Namespace, cpu: CpuMonitor) -> dict[str, Any]:
+                args: argparse.Namespace, cpu: CpuMonitor,
+                trace: StageTrace | None = None) -> dict[str, Any]:
     rss_before = rss_mb()["rss_mb"]
     peak = [rss_before]
 
@@ -334,12 +338,19 @@ async def one_n(n: int, engine: Any, audio: dict[tuple[str, str], bytes],
         "foreign_cpu": None if foreign is None else round(100 * foreign, 1),
         "cpu_busy_pct": round(100 * (snap1[2] - snap0[2]) / span, 1) if span > 0 else None,
     }
+    if trace is not None:  # the engine's own ASR / TTS calls in this N's window
+        asr = trace.between("asr", t0, t1)
+        tts = trace.between("tts", t0, t1)
+        res["stage_asr_call"] = stats([(b - a) * 1000 for a, b, _ in asr])
+        res["stage_tts_sentence"] = stats([(b - a) * 1000 for a, b, _ in tts])
+        res["asr_calls_per_turn"] = round(len(asr) / max(answered, 1), 2)
     res["ok"] = (res["e2e"]["p95"] is not None and res["e2e"]["p95"] < args.e2e_limit
                  and not problems and answered == sent and sent >= n)
     return res
 
 
-async def run(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
+async def run(args: argparse.Namespace, engine: Any,
+              trace: StageTrace | None = None) -> dict[str, Any]:
     from tests import speechgen
 
     audio = {(p, v): speechgen.utterance(p, v) for p in speechgen.PHRASES for v in VOICES}
@@ -351,10 +362,19 @@ async def run(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
         fails = 0
         for n in args.sessions:
             waited = await cpu.wait_quiet(args.quiet_cpu / 100, args.wait_quiet)
-            res = await one_n(n, engine, audio, args, cpu)
+            turns = max(args.turns, -(-args.min_turns // n))
+            res = await one_n(n, engine, audio, argparse.Namespace(**{**vars(args),
+                                                                      "turns": turns}), cpu,
+                              trace)
+            res["turns_per_session"] = turns
             res["waited_quiet_s"] = round(waited, 1)
             rows.append(res)
             e, tr = res["e2e"], res["e2e_true"]
+            if "stage_asr_call" in res:
+                print(f"        engine: ASR call p50 {res['stage_asr_call']['p50']} p95 "
+                      f"{res['stage_asr_call']['p95']} ms ({res['asr_calls_per_turn']} per "
+                      f"turn), TTS sentence p50 {res['stage_tts_sentence']['p50']} p95 "
+                      f"{res['stage_tts_sentence']['p95']} ms", file=sys.stderr)
             print(f"  N={n:>2}: e2e p50 {e['p50']} p95 {e['p95']} ms (true end p95 {tr['p95']})"
                   f"  turns {res['turns_answered']}/{res['turns_sent']}  problems "
                   f"{res['problems']}  RSS {res['rss_peak_mb']} MB  late p95 "
@@ -374,12 +394,14 @@ async def run(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def in_process_engine():
+def in_process_engine(trace: StageTrace | None = None):
     from rtnb.engine.background import start_engine
     from rtnb.engine.server import Engine
 
     before = rss_mb()["rss_mb"]
     engine = Engine.load(progress=lambda msg: print(f"  engine: {msg}", file=sys.stderr))
+    if trace is not None:
+        trace.install(engine)
     with start_engine(engine=engine) as running:
         yield running, before
 
@@ -388,12 +410,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=lambda s: [int(x) for x in s.split(",")],
                         default=[1, 2, 4, 8, 12, 16, 24], help="N values (comma-separated)")
-    parser.add_argument("--turns", type=int, default=3, help="turns per session (default 3)")
+    parser.add_argument("--turns", type=int, default=3,
+                        help="turns per session (default 3; more for small N, see --min-turns)")
+    parser.add_argument("--min-turns", type=int, default=12,
+                        help="at least this many turns in total per N (default 12)")
+    parser.add_argument("--no-trace", action="store_true",
+                        help="do not time the engine's ASR / TTS calls")
     parser.add_argument("--lead-ms", type=float, default=600)
     parser.add_argument("--gap-ms", type=float, default=300)
     parser.add_argument("--stagger", type=float, default=3.0,
                         help="spread the N sessions' starts over this many seconds")
-    parser.add_argument("--max-seconds", type=float, default=75.0,
+    parser.add_argument("--max-seconds", type=float, default=120.0,
                         help="no new turn starts after this long (per N)")
     parser.add_argument("--grace", type=float, default=20.0,
                         help="how long a started turn may still take after --max-seconds")
@@ -404,24 +431,27 @@ def main(argv: list[str] | None = None) -> int:
                              "than --quiet-cpu %% of the CPUs")
     parser.add_argument("--out", default="load.json")
     args = parser.parse_args(argv)
-    with in_process_engine() as (engine, rss_start):
+    trace = None if args.no_trace else StageTrace()
+    with in_process_engine(trace) as (engine, rss_start):
         idle = rss_mb()["rss_mb"]
         print(f"  engine ready: RSS {idle} MB ({rss_start} MB before loading)", file=sys.stderr)
-        result = asyncio.run(run(args, engine))
+        result = asyncio.run(run(args, engine, trace))
     rows = result["rows"]
     ok = [r for r in rows if r["ok"]]
     best = max(ok, key=lambda r: r["n"]) if ok else None
     print(f"\nload: {args.turns} turns per session, 500 ms silence window, pass = e2e p95 < "
           f"{args.e2e_limit:.0f} ms with no lost/reordered events\n")
     print("| N | turns | e2e p50 ms | e2e p95 ms | e2e p95 (true end) ms | lost/reordered | "
-          "RSS peak MB | append late p95 ms | engine+client CPU (cores) | other CPU % | "
-          "pass |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "RSS peak MB | ASR call p95 ms | TTS sentence p95 ms | append late p95 ms | "
+          "engine+client CPU (cores) | other CPU % | pass |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
+        asr = r.get("stage_asr_call", {}).get("p95", "-")
+        tts = r.get("stage_tts_sentence", {}).get("p95", "-")
         print(f"| {r['n']} | {r['turns_answered']}/{r['turns_sent']} | {r['e2e']['p50']} | "
               f"{r['e2e']['p95']} | {r['e2e_true']['p95']} | {r['problems']} | "
-              f"{r['rss_peak_mb']} | {r['late_p95_ms']} | {r['own_cpu_cores']} | "
-              f"{r['foreign_cpu']} | {'yes' if r['ok'] else 'no'} |")
+              f"{r['rss_peak_mb']} | {asr} | {tts} | {r['late_p95_ms']} | "
+              f"{r['own_cpu_cores']} | {r['foreign_cpu']} | {'yes' if r['ok'] else 'no'} |")
     if best:
         print(f"\nlargest passing N: {best['n']} (e2e p95 {best['e2e']['p95']} ms); RSS peak "
               f"{best['rss_peak_mb']} MB, engine idle {idle} MB")

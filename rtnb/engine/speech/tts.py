@@ -117,9 +117,6 @@ class PiperTts:
 
         options = onnxruntime.SessionOptions()
         options.enable_cpu_mem_arena = False
-        # One thread: on a small machine, synthesis on every core starves the event loops
-        # (and the browser) that carry the audio it makes.
-        options.intra_op_num_threads = 1
         self._voice.session = onnxruntime.InferenceSession(
             str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
         self._native_rate = int(self._voice.config.sample_rate or _NATIVE_RATE)
