@@ -9,9 +9,9 @@ Measured, each as the median of ``--repeats`` runs (every run on a fresh VAD sta
 - ``trace``: ``rtnb.engine.speech.vad.trace`` on the whole recording at once (batched rows).
 - ``plot_vad``: ``rtnb.plot_vad`` on the recording (trace + turn detection + figure), and the
   PNG render a notebook then does (``savefig``).
-- ``explorer``: the VAD explorer's work per slider change: ``vad_explorer.explore`` alone, and
+- ``explorer``: the VAD explorer's work per slider change: ``rtnb.explorer.explore`` alone, and
   the full widget update (explore + figure + PNG at 80 dpi) timed through the real
-  ``vad_explorer()`` widget by moving its sliders.
+  ``rtnb.vad_explorer()`` widget by moving its sliders.
 
 Before each measurement the script waits (bounded) until other processes are quiet, and it
 records their CPU share during the measurement. Run: ``python benchmarks/vad.py``.
@@ -59,6 +59,26 @@ def _median_runs(fn: Callable[[], Any], repeats: int, quiet: tuple[float, float]
           f"CPU (min {out['wall_min_s'] * 1000:.1f}, max {out['wall_max_s'] * 1000:.1f}); "
           f"other processes {others}%", file=sys.stderr)
     return out
+
+
+def _profile(fn: Callable[[], Any], top: int, runs: int = 3) -> list[dict[str, Any]]:
+    """cProfile of ``runs`` calls: the functions with the largest cumulative time per call."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(runs):
+        fn()
+    prof.disable()
+    table = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    rows = []
+    for (file, line, func), (_cc, calls, tt, ct, _callers) in table.items():
+        short = file.split("/site-packages/", 1)[-1].split("/work/main/", 1)[-1]
+        rows.append({"where": f"{short}:{line}:{func}", "calls": calls // runs,
+                     "self_ms": round(tt * 1000 / runs, 1), "cum_ms": round(ct * 1000 / runs, 1)})
+    rows.sort(key=lambda r: -r["cum_ms"])
+    return rows[:top]
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -151,6 +171,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
     res["explorer_slider"] = _median_runs(slider, args.repeats, quiet,
                                           "vad_explorer slider change")
+    if args.profile:
+        res["profile_slider"] = _profile(slider, args.top)
+        res["profile_plot_vad"] = _profile(full, args.top)
     res["explorer_build"] = _median_runs(lambda: vx.vad_explorer(pcm), max(2, args.repeats // 2),
                                          quiet, "vad_explorer() construction")
     return res
@@ -164,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="'quiet' means other processes use less than this %% of the CPUs")
     parser.add_argument("--wait-quiet", type=float, default=60.0, metavar="S",
                         help="before each run wait up to S s for quiet (0: do not wait)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also cProfile a slider change and plot_vad (build + render)")
+    parser.add_argument("--top", type=int, default=25, help="rows of each profile")
     parser.add_argument("--out", default="vad.json")
     args = parser.parse_args(argv)
     res = measure(args)
@@ -192,6 +218,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nstreaming: {s['per_chunk_ms']['p50']:.3f} ms per 20 ms chunk p50, "
           f"{s['per_chunk_ms']['p95']:.3f} p95; {s['per_frame_ms']:.3f} ms per 32 ms frame; "
           f"trace() equals streaming: {tr['equals_stream']}")
+    for key in ("profile_slider", "profile_plot_vad"):
+        if key in res:
+            print(f"\n{key} (cProfile, per call, by cumulative time):\n")
+            print("| file:line:function | calls | self ms | cum ms |")
+            print("|---|---:|---:|---:|")
+            for r in res[key]:
+                print(f"| {r['where']} | {r['calls']} | {r['self_ms']} | {r['cum_ms']} |")
     payload = {"benchmark": "vad", "rev": git_rev(), "machine": machine(),
                "setup": {"seconds": args.seconds, "repeats": args.repeats,
                          "chunk_ms": CHUNK_MS, "quiet_cpu_pct": args.quiet_cpu,
