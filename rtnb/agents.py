@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+from .events import handoff_tool_name
+
 #: Tools get this long to finish unless they say otherwise.
 DEFAULT_TOOL_TIMEOUT_S = 10.0
 
@@ -149,11 +151,6 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
             elif current and line.strip():
                 args[current] += " " + line.strip()
     return summary, args
-
-
-def handoff_tool_name(agent_name: str) -> str:
-    """openai-agents' naming: ``transfer_to_`` + the name lower-cased, non-alphanumerics → ``_``."""
-    return "transfer_to_" + re.sub(r"[^a-z0-9]", "_", agent_name.lower())
 
 
 @dataclass(eq=False)  # handoff graphs may be cyclic: compare by identity

@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from . import events as ev
 from .agents import FunctionTool, ToolContext, tool
 
 DESCRIPTION = ("Ask the supervisor what to say next. Use for anything beyond greetings and "
@@ -44,8 +45,8 @@ def supervisor_tool(instructions: str, tools: Sequence[FunctionTool] = (), *,
             {"role": m["role"], "content": m["content"]} for m in ctx.history()
             if m["role"] in ("user", "assistant") and m["content"]]
         conversation.append({"role": "user", "content": relevantContextFromLastUserMessage})
-        session.log_local("local.supervisor.request", call_id=ctx.call_id,
-                          context=relevantContextFromLastUserMessage)
+        session.log_local(ev.SupervisorRequest(call_id=ctx.call_id,
+                                               context=relevantContextFromLastUserMessage))
         text, rounds = FALLBACK, 0
         for rounds in range(1, max_rounds + 1):  # noqa: B007
             response = await session.http.responses.create(
@@ -59,13 +60,13 @@ def supervisor_tool(instructions: str, tools: Sequence[FunctionTool] = (), *,
                 fn = by_name.get(call.name)
                 output = await fn.run(call.arguments, ctx) if fn else json.dumps(
                     {"error": f"unknown supervisor tool {call.name}"})
-                session.log_local("local.supervisor.tool", call_id=ctx.call_id, name=call.name,
-                                  arguments=call.arguments, output=output)
+                session.log_local(ev.SupervisorTool(call_id=ctx.call_id, name=call.name,
+                                                    arguments=call.arguments, output=output))
                 conversation.append({"type": "function_call", "call_id": call.call_id,
                                      "name": call.name, "arguments": call.arguments})
                 conversation.append({"type": "function_call_output", "call_id": call.call_id,
                                      "output": output})
-        session.log_local("local.supervisor.response", call_id=ctx.call_id, text=text, rounds=rounds)
+        session.log_local(ev.SupervisorResponse(call_id=ctx.call_id, text=text, rounds=rounds))
         return json.dumps({"nextResponse": text})
 
     return tool(ask, name=name, description=description, timeout=timeout)

@@ -82,8 +82,11 @@ class FakeSession:
         self.transcript = NS(messages=lambda: list(self.messages))
         self.logs: list[tuple[str, dict]] = []
 
-    def log_local(self, kind: str, **fields: Any) -> None:
-        self.logs.append((kind, fields))
+    def log_local(self, record: Any, **fields: Any) -> None:
+        if not isinstance(record, str):  # an rtnb.events record
+            fields = {k: v for k, v in record.to_event().items() if k != "type"}
+            record = record.TYPE
+        self.logs.append((record, fields))
 
 
 async def converse(root: Agent, lines: list[str]) -> tuple[list[tuple[str, Any]], Agent]:

@@ -26,10 +26,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .. import events as ev
 from .eventlog import LoggedEvent
 
-#: Item ids of the session's own corrective messages (after a guardrail trip).
-CORRECTIVE_PREFIX = "item_rtnbfix"
+#: Deprecated alias of :data:`rtnb.events.CORRECTION_ID_PREFIX`.
+CORRECTIVE_PREFIX = ev.CORRECTION_ID_PREFIX
 
 METRICS = ("e2e", "end_of_turn_delay", "transcription_delay", "ttfb", "tool_time",
            "supervisor_time", "handoff_time", "barge_in", "filler_gap")
@@ -64,7 +65,7 @@ class AudioClock:
         self._ms: list[float] = []
         self._t: list[float] = []
         for e in entries:
-            if e.direction == "client" and e.type == "input_audio_buffer.append":
+            if e.direction == "client" and e.type == ev.INPUT_AUDIO_APPEND:
                 self._ms.append(e.input_ms)
                 self._t.append(e.t)
 
@@ -88,12 +89,12 @@ def compute_turns(entries: list[LoggedEvent]) -> list[Turn]:
 
 def is_turn_start(e: LoggedEvent) -> bool:
     """True for the entry that starts a user turn (see the module docstring)."""
-    if e.direction == "server" and e.type == "input_audio_buffer.committed":
+    if e.direction == "server" and e.type == ev.COMMITTED:
         return True
-    if e.direction == "client" and e.type == "conversation.item.create":
+    if e.direction == "client" and e.type == ev.ITEM_CREATE:
         item = e.event.get("item") or {}
-        return item.get("type") == "message" and item.get("role") == "user" and not str(
-            item.get("id", "")).startswith(CORRECTIVE_PREFIX)
+        return (item.get("type") == "message" and item.get("role") == "user"
+                and not ev.is_correction(item))
     return False
 
 
@@ -109,12 +110,12 @@ def input_anchor(entries: list[LoggedEvent], start: int, clock: AudioClock
         return head.t, None
     item_id = head.event.get("item_id")
     stopped = next((e for e in reversed(entries[:start]) if e.direction == "server"
-                    and e.type == "input_audio_buffer.speech_stopped"
+                    and e.type == ev.SPEECH_STOPPED
                     and e.event.get("item_id") == item_id), None)
     if stopped is not None:
         return clock.time_of(stopped.event["audio_end_ms"]), stopped
     commit = next((e for e in reversed(entries[:start]) if e.direction == "client"
-                   and e.type == "input_audio_buffer.commit"), head)
+                   and e.type == ev.INPUT_AUDIO_COMMIT), head)
     return commit.t, None  # push-to-talk: the user let go of the button
 
 
@@ -122,7 +123,7 @@ def _settings(entries: list[LoggedEvent], upto: int) -> dict[str, Any]:
     """The turn detection in force at entry ``upto`` (from the last session.updated)."""
     td: dict[str, Any] = {"silence_duration_ms": 500, "prefix_padding_ms": 300}
     for e in entries[:upto]:
-        if e.direction == "server" and e.type in ("session.created", "session.updated"):
+        if e.direction == "server" and e.type in (ev.SESSION_CREATED, ev.SESSION_UPDATED):
             got = (((e.event.get("session") or {}).get("audio") or {}).get("input") or {}).get(
                 "turn_detection")
             td = got or {"silence_duration_ms": 0, "prefix_padding_ms": 0}
@@ -143,7 +144,7 @@ def _turn(n: int, entries: list[LoggedEvent], start: int, end: int,
         kind = "voice"
         item_id = head.event.get("item_id")
         eot = _ms(t_input, stopped.t) if stopped is not None else None
-        done = next((e for e in window if e.type.endswith("transcription.completed")
+        done = next((e for e in window if e.type == ev.TRANSCRIPTION_COMPLETED
                      and e.event.get("item_id") == item_id), None)
         user_text = done.event.get("transcript", "") if done else ""
         transcription = _ms(head.t, done.t) if done else None
@@ -156,8 +157,8 @@ def _turn(n: int, entries: list[LoggedEvent], start: int, end: int,
     turn = Turn(n, kind, head.agent, head.t, user_text, end_of_turn_delay=eot,
                 transcription_delay=transcription)
     audio = [e for e in window if e.direction == "server"
-             and e.type == "response.output_audio.delta"]
-    created = next((e for e in window if e.type == "response.created"), None)
+             and e.type == ev.AUDIO_DELTA]
+    created = next((e for e in window if e.type == ev.RESPONSE_CREATED), None)
     if audio:
         turn.e2e = _ms(t_input, audio[0].t)
         turn.ttfb = _ms(created.t if created else None, audio[0].t)
@@ -170,25 +171,25 @@ def _turn(n: int, entries: list[LoggedEvent], start: int, end: int,
 
 def _tools(turn: Turn, window: list[LoggedEvent]) -> None:
     outputs = {(e.event.get("item") or {}).get("call_id"): e for e in window
-               if e.direction == "client" and e.type == "conversation.item.create"
+               if e.direction == "client" and e.type == ev.ITEM_CREATE
                and (e.event.get("item") or {}).get("type") == "function_call_output"}
     for e in window:
-        if e.type == "response.function_call_arguments.done":
+        if e.type == ev.CALL_ARGUMENTS_DONE:
             out = outputs.get(e.event.get("call_id"))
-            if out is not None and not e.event.get("name", "").startswith("transfer_to_"):
+            if out is not None and not ev.is_handoff(e.event.get("name")):
                 turn.tools.append((e.event.get("name", ""), _ms(e.t, out.t) or 0.0))
     if turn.tools:
         turn.tool_time = round(sum(ms for _, ms in turn.tools), 3)
-    requests = {e.event.get("call_id"): e for e in window if e.type == "local.supervisor.request"}
+    requests = {e.event.get("call_id"): e for e in window if e.type == ev.SupervisorRequest.TYPE}
     spans = [_ms(requests[e.event.get("call_id")].t, e.t) for e in window
-             if e.type == "local.supervisor.response" and e.event.get("call_id") in requests]
+             if e.type == ev.SupervisorResponse.TYPE and e.event.get("call_id") in requests]
     if spans:
         turn.supervisor_time = round(sum(s for s in spans if s is not None), 3)
 
 
 def _handoff(turn: Turn, window: list[LoggedEvent], audio: list[LoggedEvent]) -> None:
-    call = next((e for e in window if e.type == "response.function_call_arguments.done"
-                 and e.event.get("name", "").startswith("transfer_to_")), None)
+    call = next((e for e in window if e.type == ev.CALL_ARGUMENTS_DONE
+                 and ev.is_handoff(e.event.get("name"))), None)
     if call is None:
         return
     after = next((e for e in audio if e.t >= call.t), None)
@@ -198,19 +199,19 @@ def _handoff(turn: Turn, window: list[LoggedEvent], audio: list[LoggedEvent]) ->
 def _barge_in(turn: Turn, window: list[LoggedEvent], clock: AudioClock,
               td: dict[str, Any]) -> None:
     first_audio = next((i for i, e in enumerate(window)
-                        if e.type == "response.output_audio.delta"), None)
+                        if e.type == ev.AUDIO_DELTA), None)
     if first_audio is None:
         return
     for i in range(first_audio, len(window)):
         e = window[i]
-        if e.direction == "server" and e.type == "input_audio_buffer.speech_started":
+        if e.direction == "server" and e.type == ev.SPEECH_STARTED:
             pad = td.get("prefix_padding_ms") or 0
             if e.event["audio_start_ms"] == 0 and pad:
                 return  # the padded start was clipped at 0: the true onset is unknown
             onset = clock.time_of(e.event["audio_start_ms"] + pad)
             stop = next((x for x in window[i:] if (
-                x.type == "local.playback.flushed" and x.event.get("item_id")) or (
-                x.type == "response.done"
+                x.type == ev.PlaybackFlushed.TYPE and x.event.get("item_id")) or (
+                x.type == ev.RESPONSE_DONE
                 and (x.event.get("response") or {}).get("status") == "cancelled")), None)
             if onset is not None and stop is not None:
                 turn.barge_in = _ms(min(onset, e.t), stop.t)
@@ -218,19 +219,19 @@ def _barge_in(turn: Turn, window: list[LoggedEvent], clock: AudioClock,
 
 
 def _filler(turn: Turn, window: list[LoggedEvent], entries: list[LoggedEvent]) -> None:
-    request = next((e for e in window if e.type == "local.supervisor.request"), None)
+    request = next((e for e in window if e.type == ev.SupervisorRequest.TYPE), None)
     if request is None:
         return
-    before = [e for e in window if e.type == "response.output_audio.delta" and e.t <= request.t]
+    before = [e for e in window if e.type == ev.AUDIO_DELTA and e.t <= request.t]
     if not before:
         return
     item_id = before[-1].event.get("item_id")
-    filler = [e for e in window if e.type == "response.output_audio.delta"
+    filler = [e for e in window if e.type == ev.AUDIO_DELTA
               and e.event.get("item_id") == item_id]
     filler_ms = sum(e.event["delta"]["$audio"][1] for e in filler
                     if isinstance(e.event.get("delta"), dict)) / 48
     filler_end = filler[0].t + filler_ms / 1000
-    answer = next((e for e in window if e.type == "response.output_audio.delta"
+    answer = next((e for e in window if e.type == ev.AUDIO_DELTA
                    and e.t > request.t and e.event.get("item_id") != item_id), None)
     if answer is not None:
         turn.filler_gap = max(0.0, _ms(filler_end, answer.t) or 0.0)

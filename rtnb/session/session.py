@@ -18,9 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .. import events as ev
 from ..agents import Agent, ToolContext
 from .eventlog import EventLog, LoggedEvent
-from .metrics import CORRECTIVE_PREFIX, MetricsTable, compute_turns
+from .metrics import MetricsTable, compute_turns
 from .playback import ClockPlayer
 from .transcript import Transcript
 from .transport import Backend, SDKTransport, Transport, TransportClosed, resolve_backend
@@ -28,14 +29,9 @@ from .transport import Backend, SDKTransport, Transport, TransportClosed, resolv
 log = logging.getLogger("rtnb.session")
 
 APPEND_CHUNK_MS = 40
-_BULK_EVENTS = frozenset({"input_audio_buffer.append", "response.output_audio.delta",
-                          "response.output_audio_transcript.delta",
-                          "response.output_text.delta"})
 #: Corrective retries after guardrail trips, per user input (a retry that trips again
 #: is cut off without another retry, so a stubborn model cannot loop).
 MAX_CORRECTIONS = 1
-CORRECTION = ("Your last answer was blocked by the {guardrail} guardrail ({category}: "
-              "{rationale}). Apologise briefly and answer again within policy.")
 
 
 class SessionError(RuntimeError):
@@ -136,10 +132,10 @@ class Session:
             self._reader = asyncio.create_task(replay_into(self, self.backend.path,
                                                            self.replay_speed))
             return self
-        await self._open("local.connected")
+        await self._open(ev.Connected)
         return self
 
-    async def _open(self, kind: str, **details: Any) -> None:
+    async def _open(self, kind: type[ev.LocalEvent], **details: Any) -> None:
         """Connect the transport, start reading, log ``kind``, configure the agent."""
         if self._transport is None:
             self._transport = SDKTransport(self.backend)
@@ -147,8 +143,8 @@ class Session:
         self.connected = True
         self.closed_reason = None
         self._reader = asyncio.create_task(self._read())
-        self.log_local(kind, agent=self.agent.name, backend=self.backend.kind, **details)
-        await self._send({"type": "session.update", "session": self._session_config(self.agent)})
+        self.log_local(kind(agent=self.agent.name, backend=self.backend.kind, **details))
+        await self._send({"type": ev.SESSION_UPDATE, "session": self._session_config(self.agent)})
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -162,7 +158,7 @@ class Session:
         if self.connected:
             self.connected = False
             self.closed_reason = self.closed_reason or "closed"
-            self.log_local("local.disconnected", reason=self.closed_reason)
+            self.log_local(ev.Disconnected(reason=self.closed_reason))
 
     async def reconnect(self) -> Session:
         """Connect again to the same backend, keeping the conversation's context.
@@ -188,10 +184,10 @@ class Session:
         self._talking = False
         self._answered = self._inputs  # an input the old connection never answered is dropped
         items = self._history_items()
-        await self._open("local.reconnected", previous=previous, items=items)
+        await self._open(ev.Reconnected, previous=previous, items=items)
         for item in items:
             await self._transport.send({"event_id": f"evt_rtnb_{next(self._ids)}",
-                                        "type": "conversation.item.create", "item": item})
+                                        "type": ev.ITEM_CREATE, "item": item})
         return self
 
     def _history_items(self) -> list[dict[str, Any]]:
@@ -273,25 +269,30 @@ class Session:
                 listener(entry)
             except Exception:
                 log.exception("event listener failed")
-        first_chunk = (entry.type == "response.output_audio.delta"
+        first_chunk = (entry.type == ev.AUDIO_DELTA
                        and event.get("item_id") != self._last_audio_item)
         if first_chunk:  # the first chunk of an item sets e2e and ttfb
             self._last_audio_item = event.get("item_id")
-        if first_chunk or entry.type not in _BULK_EVENTS:
+        if first_chunk or entry.type not in ev.BULK:
             self._version += 1
         self._changed.set()
         return entry
 
-    def log_local(self, kind: str, **data: Any) -> LoggedEvent:
-        """Log something the session itself did (``kind`` starts with ``local.``)."""
-        return self._record("local", {"type": kind, **data})
+    def log_local(self, record: ev.LocalEvent | str, **data: Any) -> LoggedEvent:
+        """Log something the session itself did: a record from :mod:`rtnb.events`, or a
+        ``local.*`` kind and its fields (for your own notes)."""
+        if isinstance(record, str):
+            if not ev.is_local(record):
+                raise ValueError(f"local event kinds start with 'local.', got {record!r}")
+            return self._record("local", {"type": record, **data})
+        return self._record("local", record.to_event())
 
     async def _send(self, event: dict[str, Any], pcm: bytes | None = None) -> None:
         if not self.connected or self._transport is None:
             why = self.closed_reason or "call await session.connect() first"
             raise SessionError(f"the session is not connected ({why})")
         event = {"event_id": f"evt_rtnb_{next(self._ids)}", **event}
-        if event["type"] == "response.create":
+        if event["type"] == ev.RESPONSE_CREATE:
             self._pending_creates += 1
         self._record("client", event, pcm)
         await self._transport.send(event)
@@ -309,10 +310,10 @@ class Session:
         if not isinstance(text, str) or not text.strip():
             raise ValueError("say() needs non-empty text")
         self._new_input()
-        await self._send({"type": "conversation.item.create", "item": {
+        await self._send({"type": ev.ITEM_CREATE, "item": {
             "id": self._item_id(), "type": "message", "role": "user",
             "content": [{"type": "input_text", "text": text}]}})
-        await self._send({"type": "response.create"})
+        await self._send({"type": ev.RESPONSE_CREATE})
 
     async def send_audio(self, audio: Any, rate: int | None = None, *, paced: bool = False,
                          commit: bool = False) -> float:
@@ -338,8 +339,8 @@ class Session:
                 due = start + (i + len(chunk)) / 48000
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
         if commit:
-            await self._send({"type": "input_audio_buffer.commit"})
-            await self._send({"type": "response.create"})
+            await self._send({"type": ev.INPUT_AUDIO_COMMIT})
+            await self._send({"type": ev.RESPONSE_CREATE})
         return len(pcm) / 48
 
     async def append_pcm(self, pcm: bytes) -> None:
@@ -351,7 +352,7 @@ class Session:
 
                 self._encoder = wire.StreamEncoder(self.codec)
             wire_bytes = self._encoder.encode(pcm)
-        await self._send({"type": "input_audio_buffer.append",
+        await self._send({"type": ev.INPUT_AUDIO_APPEND,
                           "audio": base64.b64encode(wire_bytes).decode()}, pcm)
 
     async def set_codec(self, fmt: str) -> None:
@@ -364,7 +365,7 @@ class Session:
         self._encoder = None
         self._decoder = None
         if self.connected:
-            await self._send({"type": "session.update", "session": {
+            await self._send({"type": ev.SESSION_UPDATE, "session": {
                 "type": "realtime", "audio": {"input": {"format": {"type": fmt}},
                                               "output": {"format": {"type": fmt}}}}})
 
@@ -372,7 +373,7 @@ class Session:
         """Push-to-talk pressed: stop the agent and start a fresh input buffer."""
         self._talking = True
         await self.interrupt()
-        await self._send({"type": "input_audio_buffer.clear"})
+        await self._send({"type": ev.INPUT_AUDIO_CLEAR})
 
     async def stop_talking(self) -> None:
         """Push-to-talk released: commit what was said and ask for a response."""
@@ -380,14 +381,14 @@ class Session:
             raise SessionError("stop_talking() without start_talking()")
         self._talking = False
         self._new_input()
-        await self._send({"type": "input_audio_buffer.commit"})
-        await self._send({"type": "response.create"})
+        await self._send({"type": ev.INPUT_AUDIO_COMMIT})
+        await self._send({"type": ev.RESPONSE_CREATE})
 
     async def interrupt(self) -> None:
         """Stop the agent now: flush playback, truncate what was not heard, cancel."""
         await self._flush_and_truncate("interrupt")
         if self.active_response is not None:
-            await self._send({"type": "response.cancel"})
+            await self._send({"type": ev.RESPONSE_CANCEL})
 
     async def send_image(self, image: Any, text: str | None = None, *,
                          respond: bool = True) -> None:
@@ -398,17 +399,17 @@ class Session:
         if text:
             content.insert(0, {"type": "input_text", "text": text})
         self._new_input()
-        await self._send({"type": "conversation.item.create", "item": {
+        await self._send({"type": ev.ITEM_CREATE, "item": {
             "id": self._item_id(), "type": "message", "role": "user", "content": content}})
         if respond:
-            await self._send({"type": "response.create"})
+            await self._send({"type": ev.RESPONSE_CREATE})
 
     async def update_agent(self, agent: Agent) -> None:
         """Switch to another agent, keeping the conversation."""
         previous = self.agent
         self.agent = agent
-        await self._send({"type": "session.update", "session": self._session_config(agent)})
-        self.log_local("local.handoff", to=agent.name, call_id=None, **{"from": previous.name})
+        await self._send({"type": ev.SESSION_UPDATE, "session": self._session_config(agent)})
+        self.log_local(ev.Handoff(to=agent.name, call_id=None, from_agent=previous.name))
 
     def _new_input(self) -> None:
         self._inputs += 1
@@ -466,42 +467,41 @@ class Session:
             log.exception("session reader failed")
             self.closed_reason = f"{type(exc).__name__}: {exc}"
         self.connected = False
-        self.log_local("local.disconnected", reason=self.closed_reason)
+        self.log_local(ev.Disconnected(reason=self.closed_reason))
 
     async def _on_server(self, event: dict[str, Any]) -> None:
         kind = event.get("type", "")
-        pcm = base64.b64decode(event["delta"]) if kind == "response.output_audio.delta" else None
+        pcm = base64.b64decode(event["delta"]) if kind == ev.AUDIO_DELTA else None
         if pcm is not None and self.codec != "audio/pcm":
             pcm = self._decoder_for(event.get("item_id", "")).decode(pcm)
         self._record("server", event, pcm)
-        if kind == "response.created":
+        if kind == ev.RESPONSE_CREATED:
             rid = event["response"]["id"]
             self._pending_creates = max(0, self._pending_creates - 1)
             self.active_response = rid
             self._responses[rid] = {"calls": [], "text": "", "checked": 0, "item": None,
                                     "tripped": False, "guards": set()}
-        elif kind == "response.output_audio.delta":
+        elif kind == ev.AUDIO_DELTA:
             self.player.feed(event["item_id"], pcm)
             self._remember_item(event)
-        elif kind in ("response.output_audio_transcript.delta", "response.output_text.delta"):
+        elif kind in ev.TEXT_DELTAS:
             self._remember_item(event)
             self._on_text(event)
-        elif kind == "response.function_call_arguments.done":
+        elif kind == ev.CALL_ARGUMENTS_DONE:
             self._on_call(event)
-        elif kind == "response.done":
+        elif kind == ev.RESPONSE_DONE:
             self._on_done(event["response"])
-        elif kind == "input_audio_buffer.speech_started":
+        elif kind == ev.SPEECH_STARTED:
             self._expect_commit = True
             self._spawn(self._flush_and_truncate("barge_in"))
-        elif kind == "input_audio_buffer.speech_stopped":
+        elif kind == ev.SPEECH_STOPPED:
             self._vad_item = event.get("item_id")
-        elif kind in ("input_audio_buffer.committed", "input_audio_buffer.cleared",
-                      "input_audio_buffer.timeout_triggered"):
+        elif kind in ev.BUFFER_ENDS:
             self._expect_commit = False
             if self._server_creates_response(kind, event):
                 self._pending_creates += 1  # server VAD answers the turn by itself
             self._settle()
-        elif kind == "error":
+        elif kind == ev.ERROR:
             if (event.get("error") or {}).get("code") == "conversation_already_has_active_response":
                 self._pending_creates = max(0, self._pending_creates - 1)
             log.warning("server error: %s", (event.get("error") or {}).get("message"))
@@ -518,8 +518,8 @@ class Session:
         td = self.turn_detection
         if td is None or (isinstance(td, dict) and td.get("create_response") is False):
             return False
-        return kind == "input_audio_buffer.timeout_triggered" or (
-            kind == "input_audio_buffer.committed" and event.get("item_id") == self._vad_item)
+        return kind == ev.TIMEOUT_TRIGGERED or (
+            kind == ev.COMMITTED and event.get("item_id") == self._vad_item)
 
     def _remember_item(self, event: dict[str, Any]) -> None:
         info = self._responses.get(event.get("response_id", ""))
@@ -587,18 +587,18 @@ class Session:
                 call, target = handoff
                 previous = self.agent
                 self.agent = target
-                await self._send({"type": "session.update",
+                await self._send({"type": ev.SESSION_UPDATE,
                                   "session": self._session_config(target)})
-                self.log_local("local.handoff", call_id=call["call_id"], to=target.name,
-                               **{"from": previous.name})
+                self.log_local(ev.Handoff(to=target.name, call_id=call["call_id"],
+                                          from_agent=previous.name))
                 await self._send_output(call["call_id"], json.dumps({"assistant": target.name}))
-            await self._send({"type": "response.create"})
+            await self._send({"type": ev.RESPONSE_CREATE})
         finally:
             self._followups -= 1
             self._changed.set()
 
     async def _send_output(self, call_id: str, output: str) -> None:
-        await self._send({"type": "conversation.item.create", "item": {
+        await self._send({"type": ev.ITEM_CREATE, "item": {
             "type": "function_call_output", "call_id": call_id, "output": output}})
 
     # -- guardrails --------------------------------------------------------------------------
@@ -627,8 +627,8 @@ class Session:
         for result in results:
             if info["tripped"]:
                 return
-            self.log_local("local.guardrail", response_id=rid, item_id=item_id, final=final,
-                           result=result.to_dict())
+            self.log_local(ev.GuardrailChecked(response_id=rid, item_id=item_id, final=final,
+                                               result=result.to_dict()))
             if result.tripped:
                 info["tripped"] = True
                 await self._on_trip(rid, result)
@@ -639,18 +639,16 @@ class Session:
         try:
             await self._flush_and_truncate("guardrail")
             if self.active_response == rid:
-                await self._send({"type": "response.cancel", "response_id": rid})
+                await self._send({"type": ev.RESPONSE_CANCEL, "response_id": rid})
             if self._corrections >= MAX_CORRECTIONS:
-                self.log_local("local.guardrail.gave_up", response_id=rid,
-                               guardrail=result.guardrail)
+                self.log_local(ev.GuardrailGaveUp(response_id=rid, guardrail=result.guardrail))
                 return
             self._corrections += 1
-            await self._send({"type": "conversation.item.create", "item": {
-                "id": self._item_id(CORRECTIVE_PREFIX), "type": "message", "role": "user",
-                "content": [{"type": "input_text", "text": CORRECTION.format(
-                    guardrail=result.guardrail, category=result.category,
-                    rationale=result.rationale or "no reason given")}]}})
-            await self._send({"type": "response.create"})
+            await self._send({"type": ev.ITEM_CREATE, "item": {
+                "id": self._item_id(ev.CORRECTION_ID_PREFIX), "type": "message", "role": "user",
+                "content": [{"type": "input_text", "text": ev.correction_text(
+                    result.guardrail, result.category, result.rationale)}]}})
+            await self._send({"type": ev.RESPONSE_CREATE})
         finally:
             self._followups -= 1
             self._changed.set()
@@ -659,12 +657,11 @@ class Session:
 
     async def _flush_and_truncate(self, reason: str) -> None:
         where = self.player.flush()
-        self.log_local("local.playback.flushed", reason=reason,
-                       item_id=where[0] if where else None,
-                       played_ms=round(where[1], 1) if where else None)
+        self.log_local(ev.PlaybackFlushed(reason=reason, item_id=where[0] if where else None,
+                                          played_ms=round(where[1], 1) if where else None))
         if where is not None and self.connected:
             item_id, played = where
-            await self._send({"type": "conversation.item.truncate", "item_id": item_id,
+            await self._send({"type": ev.ITEM_TRUNCATE, "item_id": item_id,
                               "content_index": 0, "audio_end_ms": int(played)})
 
     # -- results -----------------------------------------------------------------------------

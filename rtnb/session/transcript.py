@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import events
 from .eventlog import LoggedEvent
 
 
@@ -147,7 +148,7 @@ class Transcript:
         msg = self._messages.get(ev.get("item_id", ""))
         if msg is None:
             return
-        if entry.type.endswith(".delta"):
+        if entry.type == events.TRANSCRIPTION_DELTA:
             msg.text += ev.get("delta", "")
         else:
             msg.text = ev.get("transcript", msg.text)
@@ -174,18 +175,18 @@ class Transcript:
 
     def _local(self, entry, ev) -> None:
         kind = ev["type"]
-        if kind == "local.handoff":
+        if kind == events.Handoff.TYPE:
             call = self._calls.get(ev.get("call_id", ""))
             if call is not None:
                 call.handoff_to = ev["to"]
             self.entries.append(Breadcrumb(entry.t, f"Agent: {ev['to']}", dict(ev)))
-        elif kind == "local.connected":
+        elif kind == events.Connected.TYPE:
             self.entries.append(Breadcrumb(entry.t, f"Agent: {ev['agent']}", dict(ev)))
-        elif kind.startswith("local.supervisor."):
+        elif kind in events.SUPERVISOR_EVENTS:
             call = self._calls.get(ev.get("call_id", ""))
             if call is not None:
                 call.supervisor.append({"t": entry.t, **ev})
-        elif kind == "local.guardrail":
+        elif kind == events.GuardrailChecked.TYPE:
             msg = self._messages.get(ev.get("item_id", ""))
             if msg is not None:
                 msg.guardrails.append(ev["result"])
@@ -235,22 +236,21 @@ class Transcript:
 
 
 _HANDLERS = {
-    ("client", "conversation.item.create"): Transcript._client_item,
-    ("server", "conversation.item.added"): Transcript._server_item,
-    ("server", "response.output_item.added"): Transcript._output_item,
-    ("server", "response.output_audio_transcript.delta"): Transcript._delta,
-    ("server", "response.output_audio.delta"): Transcript._audio,
-    ("server", "response.output_text.delta"): Transcript._delta,
-    ("server", "response.output_audio_transcript.done"): Transcript._text_done,
-    ("server", "response.output_text.done"): Transcript._text_done,
-    ("server", "response.output_item.done"): Transcript._item_done,
-    ("server", "conversation.item.input_audio_transcription.delta"): Transcript._transcription,
-    ("server", "conversation.item.input_audio_transcription.completed"):
-        Transcript._transcription,
-    ("server", "conversation.item.truncated"): Transcript._truncated,
-    ("server", "response.function_call_arguments.done"): Transcript._call,
-    ("server", "error"): Transcript._error,
+    ("client", events.ITEM_CREATE): Transcript._client_item,
+    ("server", events.ITEM_ADDED): Transcript._server_item,
+    ("server", events.OUTPUT_ITEM_ADDED): Transcript._output_item,
+    ("server", events.AUDIO_TRANSCRIPT_DELTA): Transcript._delta,
+    ("server", events.AUDIO_DELTA): Transcript._audio,
+    ("server", events.TEXT_DELTA): Transcript._delta,
+    ("server", events.AUDIO_TRANSCRIPT_DONE): Transcript._text_done,
+    ("server", events.TEXT_DONE): Transcript._text_done,
+    ("server", events.OUTPUT_ITEM_DONE): Transcript._item_done,
+    ("server", events.TRANSCRIPTION_DELTA): Transcript._transcription,
+    ("server", events.TRANSCRIPTION_COMPLETED): Transcript._transcription,
+    ("server", events.ITEM_TRUNCATED): Transcript._truncated,
+    ("server", events.CALL_ARGUMENTS_DONE): Transcript._call,
+    ("server", events.ERROR): Transcript._error,
     **{("local", k): Transcript._local for k in (
-        "local.handoff", "local.connected", "local.supervisor.request", "local.supervisor.tool",
-        "local.supervisor.response", "local.guardrail")},
+        events.Handoff.TYPE, events.Connected.TYPE, events.GuardrailChecked.TYPE,
+        *events.SUPERVISOR_EVENTS)},
 }

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ...events import handoff_target, is_correction, is_handoff
 from .base import BrainReply, BrainRequest, ToolCall, item_text
 from .extract import (
     ask_for,
@@ -270,7 +271,7 @@ def catch_all_tool(tools: list[dict], instructions: str) -> str | None:
             return tool["name"]
     for tool in tools:
         desc = (tool.get("description") or "").lower()
-        if not tool["name"].startswith("transfer_to_") and re.search(
+        if not is_handoff(tool["name"]) and re.search(
                 r"next response|whenever|any (?:question|request)|all (?:questions|requests)|"
                 r"supervisor", desc):
             return tool["name"]
@@ -425,7 +426,7 @@ def speak_output(call_name: str, output: str, instructions: str) -> str:
             if isinstance(value.get(key), str) and value[key].strip():
                 return value[key].strip()
         agent = value.get("assistant")
-        if isinstance(agent, str) and (call_name.startswith("transfer_to_") or len(value) <= 2):
+        if isinstance(agent, str) and (is_handoff(call_name) or len(value) <= 2):
             return agent_greeting(agent, instructions)
         err = value.get("error")
         if err:
@@ -433,8 +434,8 @@ def speak_output(call_name: str, output: str, instructions: str) -> str:
             gist = str(gist if gist is not True else "an error")
             gist = truncate_words(re.split(r"(?<=[.!?])\s", gist.strip())[0], 120)
             return f"Sorry, that didn't work: {gist.rstrip('.')}."
-    if call_name.startswith("transfer_to_"):
-        return agent_greeting(call_name[len("transfer_to_"):], instructions)
+    if is_handoff(call_name):
+        return agent_greeting(handoff_target(call_name), instructions)
     if isinstance(value, str):
         return truncate_sentences(value) or "Done."
     return summarize(value)
@@ -458,8 +459,6 @@ _YES = r"(?:yes|yeah|yep|yup|sure|ok|okay|alright|right|correct|please|please do
        r"sounds good|of course|absolutely|definitely|why not|let's do it|do it)"
 _NO = r"(?:no|nope|nah|not really|no thanks|no thank you|never mind|nevermind|i'm good|" \
       r"that's ok|not now)"
-#: A client's corrective message after an output guardrail tripped.
-_CORRECTIVE = re.compile(r"\bblocked by (?:the )?\S+ guardrail\b", re.IGNORECASE)
 APOLOGY = "Sorry, I shouldn't have said that. Is there anything else I can help with?"
 _REPEAT = re.compile(r"\b(?:repeat (?:that|it|yourself|please|the last)|say (?:that|it) again|"
                      r"what did you (?:just )?say|come again|pardon(?: me)?|didn'?t (?:catch|"
@@ -683,7 +682,7 @@ class RuleBrain:
     def decide(self, request: BrainRequest) -> BrainReply:
         """The reply for ``request``; the same request always gets the same reply."""
         last = request.history[-1] if request.history else {}
-        if last.get("role") == "user" and _CORRECTIVE.search(item_text(last)):
+        if last.get("role") == "user" and is_correction(last, item_text(last)):
             return BrainReply(APOLOGY)
         image = describe_images(last) if last.get("role") == "user" else None
         reply = BrainReply(image) if image else self._decide(_Turn(request),
@@ -804,7 +803,7 @@ class RuleBrain:
             if scores[best] >= self.threshold and all(t is not turn.tools[best]
                                                       for t, _ in chosen):
                 chosen.append((turn.tools[best], part))
-        if len(chosen) < 2 or any(t["name"].startswith("transfer_to_") for t, _ in chosen):
+        if len(chosen) < 2 or any(is_handoff(t["name"]) for t, _ in chosen):
             return None
         calls = []
         for tool, part in chosen[:3]:
