@@ -1,7 +1,7 @@
 """Latency and VAD plots for notebooks (matplotlib, imported lazily).
 
-Everything is derived from the session's event log, as :mod:`rtnb.session.metrics`
-derives the numbers, so a live :class:`~rtnb.Session` and ``rtnb.load(path)`` give
+Everything comes from :mod:`rtnb.analysis`, which derives the numbers from the
+session's event log, so a live :class:`~rtnb.Session` and ``rtnb.load(path)`` give
 the same figures. VAD plots run the engine's own VAD and turn detection
 (:mod:`rtnb.engine.speech.vad`, :mod:`rtnb.engine.turns`) over the input audio.
 Each function returns a :class:`matplotlib.figure.Figure` (not managed by pyplot),
@@ -10,23 +10,17 @@ which renders inline in notebooks and can be saved with ``fig.savefig``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from .engine.turns import FRAME_MS, TurnConfig
-from .explorer import ExplorerResult, explore
-from .session.eventlog import EventLog, LoggedEvent
-from .session.metrics import (
-    METRICS,
-    AudioClock,
-    MetricsTable,
-    Turn,
-    compute_turns,
-    input_anchor,
-    is_turn_start,
-)
+from ._compat import moved
+from .analysis import METRICS, ExplorerResult, Turn, TurnTimes, VadSource
+from .analysis import entries_of as _entries
+from .analysis import metrics_of as _table
+from .analysis import times as _times
+from .analysis import vad_source as vad_source
+from .engine.turns import FRAME_MS
 
 #: The seed's targets (ms): response (e2e), interruption (barge-in), handoff.
 TARGETS = {"e2e": 1000.0, "barge_in": 300.0, "handoff_time": 2000.0}
@@ -44,142 +38,16 @@ _C = {"eot": "#f4a261", "transcription": "#90be6d", "ttfb": "#8ecae6", "audio": 
       "silence": "#f4a261", "wave": "#457b9d", "prob": "#1d3557", "split": "#d62828"}
 
 
-# -- sources -------------------------------------------------------------------------------
-
-
-def _log_of(source: Any) -> EventLog | list[LoggedEvent] | None:
-    log = getattr(source, "log", source)
-    if isinstance(log, EventLog):
-        return log
-    if isinstance(log, (list, tuple)) and all(isinstance(e, LoggedEvent) for e in log):
-        return list(log)
-    return None
-
-
-def _entries(source: Any) -> list[LoggedEvent] | None:
-    log = _log_of(source)
-    return None if log is None else (log.entries if isinstance(log, EventLog) else log)
-
-
-def _table(source: Any) -> MetricsTable:
-    if isinstance(source, MetricsTable):
-        return source
-    if isinstance(source, (list, tuple)) and all(isinstance(t, Turn) for t in source):
-        return MetricsTable(list(source))
-    entries = _entries(source)
-    if entries is None:
-        raise TypeError(f"cannot plot latency of {type(source).__name__}; expected a Session, "
-                        "a Recording, a MetricsTable or an event log")
-    return MetricsTable(compute_turns(entries))
-
-
 # -- per-turn event times ------------------------------------------------------------------
 
 
-@dataclass
-class TurnTimes:
-    """A turn's event times in ms from the user's end of speech (typed input: its send).
-
-    ``marks``: ``end_of_turn`` (speech_stopped), ``committed``, ``transcribed``,
-    ``created`` (first response.created), ``first_audio``. ``spans``: ``(kind, label,
-    start, end)`` with kind ``tool``, ``supervisor``, ``handoff`` or ``filler_gap``.
-    ``approximate``: placed from durations only (the source was a MetricsTable).
-    """
-
-    turn: Turn
-    marks: dict[str, float] = field(default_factory=dict)
-    spans: list[tuple[str, str, float, float]] = field(default_factory=list)
-    approximate: bool = False
-
-
 def turn_times(source: Any) -> list[TurnTimes]:
-    """Per-turn event times, from the same log entries and clock as the metrics."""
+    """Per-turn event times (:class:`rtnb.analysis.TurnTimes`) of a Session, Recording,
+    event log or MetricsTable (placed from durations: approximate)."""
     entries = _entries(source)
     if entries is None:
-        return [_times_from_turn(t) for t in _table(source).turns]
-    clock = AudioClock(entries)
-    starts = [i for i, e in enumerate(entries) if is_turn_start(e)]
-    turns = compute_turns(entries)
-    return [_times_from_log(turn, entries, start, starts[n + 1] if n + 1 < len(starts)
-                            else len(entries), clock)
-            for n, (turn, start) in enumerate(zip(turns, starts, strict=True))]
-
-
-def _times_from_log(turn: Turn, entries: list[LoggedEvent], start: int, end: int,
-                    clock: AudioClock) -> TurnTimes:
-    head, window = entries[start], entries[start:end]
-    marks: dict[str, float] = {}
-    t0, stopped = input_anchor(entries, start, clock)
-    if stopped is not None:
-        marks["end_of_turn"] = stopped.t
-        t0 = stopped.t if t0 is None else t0
-    if head.direction == "server":
-        item_id = head.event.get("item_id")
-        marks["committed"] = head.t
-        done = next((e for e in window if e.type.endswith("transcription.completed")
-                     and e.event.get("item_id") == item_id), None)
-        if done is not None:
-            marks["transcribed"] = done.t
-    created = next((e for e in window if e.type == "response.created"), None)
-    audio = [e for e in window if e.direction == "server"
-             and e.type == "response.output_audio.delta"]
-    if created is not None:
-        marks["created"] = created.t
-    if audio:
-        marks["first_audio"] = audio[0].t
-    spans: list[tuple[str, str, float, float]] = []
-    outputs = {(e.event.get("item") or {}).get("call_id"): e for e in window
-               if e.direction == "client" and e.type == "conversation.item.create"
-               and (e.event.get("item") or {}).get("type") == "function_call_output"}
-    for e in window:
-        if e.type != "response.function_call_arguments.done":
-            continue
-        name = e.event.get("name", "")
-        if name.startswith("transfer_to_"):
-            after = next((a for a in audio if a.t >= e.t), None)
-            if after is not None:
-                spans.append(("handoff", name[len("transfer_to_"):], e.t, after.t))
-        elif (out := outputs.get(e.event.get("call_id"))) is not None:
-            spans.append(("tool", name, e.t, out.t))
-    requests = {e.event.get("call_id"): e for e in window if e.type == "local.supervisor.request"}
-    for e in window:
-        req = requests.get(e.event.get("call_id"))
-        if e.type == "local.supervisor.response" and req is not None:
-            spans.append(("supervisor", "supervisor", req.t, e.t))
-    if turn.filler_gap:
-        request = next(e for e in window if e.type == "local.supervisor.request")
-        answer = next((e for e in audio if e.t > request.t
-                       and e.event.get("item_id") != audio[0].event.get("item_id")), None)
-        if answer is not None:
-            spans.append(("filler_gap", "filler gap", answer.t - turn.filler_gap / 1000,
-                          answer.t))
-    ms = {k: round((v - t0) * 1000, 3) for k, v in marks.items()}
-    return TurnTimes(turn, ms, [(k, lab, round((a - t0) * 1000, 3), round((b - t0) * 1000, 3))
-                                for k, lab, a, b in spans])
-
-
-def _times_from_turn(turn: Turn) -> TurnTimes:
-    """Marks placed from durations alone; tool/supervisor/handoff spans end at first audio."""
-    marks: dict[str, float] = {}
-    if turn.end_of_turn_delay is not None:
-        marks["end_of_turn"] = marks["committed"] = turn.end_of_turn_delay
-        if turn.transcription_delay is not None:
-            marks["transcribed"] = turn.end_of_turn_delay + turn.transcription_delay
-    if turn.e2e is not None:
-        marks["first_audio"] = turn.e2e
-        if turn.ttfb is not None:
-            marks["created"] = turn.e2e - turn.ttfb
-    end = marks.get("first_audio", marks.get("created", 0.0))
-    spans: list[tuple[str, str, float, float]] = []
-    if turn.handoff_time is not None:
-        spans.append(("handoff", "handoff", end - turn.handoff_time, end))
-        end -= turn.handoff_time
-    for name, dur in reversed(turn.tools):
-        spans.append(("tool", name, end - dur, end))
-        if turn.supervisor_time is not None and "supervisor" in name.lower():
-            spans.append(("supervisor", "supervisor", end - dur, end - dur + turn.supervisor_time))
-        end -= dur
-    return TurnTimes(turn, marks, spans, approximate=True)
+        return [_times.times_from_turn(t) for t in _table(source).turns]
+    return _times.turn_times(entries)
 
 
 # -- figures -------------------------------------------------------------------------------
@@ -416,61 +284,6 @@ def plot_latency_summary(source: Any, *, targets: bool | dict[str, float] = True
 # -- VAD -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ServerMark:
-    """A logged ``speech_started``/``speech_stopped``: its audio position, and the audio
-    appended when the client received it (where the decision showed up)."""
-
-    kind: str
-    audio_ms: float
-    received_ms: float
-
-
-@dataclass
-class VadSource:
-    """Input audio (24 kHz PCM16), its log entries (none for raw audio) and the
-    turn detection settings in force (logged, else server_vad defaults)."""
-
-    pcm: bytes
-    entries: list[LoggedEvent]
-    config: TurnConfig
-
-    @property
-    def marks(self) -> list[ServerMark]:
-        out = []
-        for e in self.entries:
-            if e.direction != "server":
-                continue
-            if e.type == "input_audio_buffer.speech_started":
-                out.append(ServerMark("speech_started", e.event["audio_start_ms"], e.input_ms))
-            elif e.type == "input_audio_buffer.speech_stopped":
-                out.append(ServerMark("speech_stopped", e.event["audio_end_ms"], e.input_ms))
-        return out
-
-
-def logged_turn_detection(entries: list[LoggedEvent]) -> TurnConfig:
-    """The last server_vad/semantic_vad settings the server reported, else the defaults."""
-    cfg = TurnConfig()
-    for e in entries:
-        if e.direction == "server" and e.type in ("session.created", "session.updated"):
-            td = (((e.event.get("session") or {}).get("audio") or {}).get("input") or {}).get(
-                "turn_detection")
-            if td:
-                cfg = TurnConfig.from_wire(td)
-    return cfg
-
-
-def vad_source(source: Any) -> VadSource:
-    """Resolve a Session, Recording, EventLog, or audio (float array at 24 kHz, PCM16
-    bytes, WAV path, ``(array, rate)``)."""
-    from . import audio
-
-    log = getattr(source, "log", source)
-    if isinstance(log, EventLog):
-        return VadSource(bytes(log.input_audio), log.entries, logged_turn_detection(log.entries))
-    return VadSource(audio.to_pcm16(audio.load_audio(source)), [], TurnConfig())
-
-
 def plot_vad(source: Any, *, threshold: float | None = None,
              prefix_padding_ms: int | None = None,
              silence_duration_ms: int | None = None) -> Any:
@@ -482,19 +295,11 @@ def plot_vad(source: Any, *, threshold: float | None = None,
     audio positions, with ▼ where each was received. Settings default to the logged
     turn detection, else server_vad's (0.5, 300 ms, 500 ms).
     """
-    from .engine.speech.vad import trace
-
     src = vad_source(source)
     if len(src.pcm) < 2 * FRAME_MS * 48:
         return _message("No input audio to analyse.")
-    cfg = src.config
-    cfg = replace(cfg, **{k: v for k, v in (("threshold", threshold),
-                                           ("prefix_padding_ms", prefix_padding_ms),
-                                           ("silence_duration_ms", silence_duration_ms))
-                         if v is not None})
-    probs = trace(src.pcm)
-    result = explore(probs, cfg.threshold, cfg.prefix_padding_ms, cfg.silence_duration_ms)
-    return vad_figure(src, probs, result)
+    result = src.explore(threshold, prefix_padding_ms, silence_duration_ms)
+    return vad_figure(src, src.probs, result)
 
 
 def _envelope(samples: np.ndarray, bins: int = 3000) -> tuple[np.ndarray, np.ndarray,
@@ -580,3 +385,8 @@ def vad_figure(src: VadSource, probs: np.ndarray, result: ExplorerResult) -> Any
         labels += lab
     fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=8, frameon=False)
     return fig
+
+
+__getattr__ = moved(__name__, {
+    "logged_turn_detection": "rtnb.analysis:turn_detection_in_force",
+    **{name: "rtnb.analysis" for name in ("ServerMark", "MetricsTable", "compute_turns")}})

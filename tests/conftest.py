@@ -20,3 +20,11 @@ def speech():
     from tests import speechgen
 
     return speechgen
+
+
+@pytest.fixture(scope="session")
+def two_utterances():
+    """Two utterances with a 400 ms pause between them, and the first one's length (ms)."""
+    from tests import speechgen
+
+    return speechgen.two_utterances()

@@ -60,3 +60,21 @@ def utterance(text: str, voice: str = "alloy", speed: float = 1.0) -> bytes:
 def with_silence(pcm: bytes, lead_ms: float, tail_ms: float) -> bytes:
     """Pad 24 kHz PCM16 with digital silence before and after."""
     return bytes(2 * round(24 * lead_ms)) + pcm + bytes(2 * round(24 * tail_ms))
+
+
+def trim(pcm: bytes, level: float = 0.01) -> bytes:
+    """Cut the synthesizer's own leading and trailing silence."""
+    import numpy as np
+
+    from rtnb.audio import to_float
+
+    x = np.abs(to_float(pcm))
+    idx = np.flatnonzero(x > level)
+    return pcm[2 * idx[0]:2 * (idx[-1] + 1)]
+
+
+def two_utterances() -> tuple[bytes, float]:
+    """Two utterances with a 400 ms pause between them, and the first one's length (ms)."""
+    a = trim(utterance("I want to return my snowboard."))
+    b = trim(utterance("What time does the store close?"))
+    return with_silence(a, 600, 400) + with_silence(b, 0, 1500), len(a) / 48

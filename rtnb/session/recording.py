@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..analysis import MetricsTable, compute_turns
 from .eventlog import EventLog
-from .metrics import MetricsTable, compute_turns
 from .transcript import Transcript
 
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from .. import events as ev
 from ..agents import Agent, ToolContext
+from ..analysis import MetricsTable, compute_turns
 from .eventlog import EventLog, LoggedEvent
-from .metrics import MetricsTable, compute_turns
 from .playback import ClockPlayer
 from .transcript import Transcript
 from .transport import Backend, SDKTransport, Transport, TransportClosed, resolve_backend
