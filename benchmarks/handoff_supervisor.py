@@ -11,8 +11,9 @@ Two scenarios from ``rtnb.scenarios``, each as several fresh conversations (one 
   ``getNextResponseFromSupervisor``; that tool asks the engine's ``/v1/responses`` text model,
   which runs its own tools (policy, account, store lookups), and chatAgent reads the answer.
 
-Every metric comes from ``session.metrics()``, i.e. from the session's own event log
-(see ``/work/shared/REFERENCE-metrics.md``):
+Every metric comes from ``session.metrics()``, i.e. from the session's own event log through
+``rtnb.analysis`` (see ``/work/shared/REFERENCE-metrics.md``); so do the handoff parts and
+filler margins below:
 
 - ``handoff_time``: the transfer call's ``function_call_arguments.done`` -> the first audio
   delta of the new agent.
@@ -37,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -79,30 +81,19 @@ PARTS = {
 
 
 def handoff_parts(entries: list[Any]) -> list[dict[str, Any]]:
-    """Split each handoff_time into its parts, from the session's event log."""
+    """Split each handoff_time into its parts: the handoff spans of ``rtnb.analysis``."""
+    from rtnb import analysis
+
     out = []
-    for i, e in enumerate(entries):
-        if not (e.type == "response.function_call_arguments.done"
-                and str(e.event.get("name", "")).startswith("transfer_to_")):
-            continue
-        rid = e.event.get("response_id")
-        later = entries[i + 1:]
-        done = next((x for x in later if x.type == "response.done"
-                     and x.event["response"]["id"] == rid), None)
-        create = next((x for x in later if x.direction == "client"
-                       and x.type == "response.create"), None)
-        created = next((x for x in later if x.type == "response.created"
-                        and (create is None or x.t >= create.t)), None)
-        audio = next((x for x in later if x.type == "response.output_audio.delta"), None)
-        if None in (done, create, created, audio):
-            continue
-        ms = 1000.0
-        out.append({"to": e.event["name"][len("transfer_to_"):],
-                    "server_finish": round((done.t - e.t) * ms, 1),
-                    "client_follow_up": round((create.t - done.t) * ms, 1),
-                    "to_created": round((created.t - create.t) * ms, 1),
-                    "to_first_audio": round((audio.t - created.t) * ms, 1),
-                    "handoff_time": round((audio.t - e.t) * ms, 1)})
+    for turn in analysis.timelines(entries):
+        for span in turn.spans_of(analysis.HANDOFF):
+            m = span.marks
+            if not {"response_done", "create_sent", "created"} <= m.keys():
+                continue
+            times = [span.start, m["response_done"], m["create_sent"], m["created"], span.end]
+            parts = [analysis.ms_between(a, b) for a, b in itertools.pairwise(times)]
+            out.append({"to": span.label, **{k: round(v, 1) for k, v in zip(PARTS, parts, strict=True)},
+                        "handoff_time": round(span.ms, 1)})
     return out
 
 
@@ -110,28 +101,19 @@ def filler_margins(entries: list[Any]) -> list[dict[str, Any]]:
     """Per supervisor call: how long before the filler's end the answer's first audio came.
 
     ``filler_gap`` is clamped at 0 (no audible gap); the margin says by how much it was
-    met: the filler's end (first chunk + its audio length, as rtnb.session.metrics
-    assumes) minus the answer's first audio delta. Negative would be an audible gap.
+    met: the filler's end (first chunk + its audio length, as ``rtnb.analysis`` assumes)
+    minus the answer's first audio delta. Negative would be an audible gap.
     """
+    from rtnb import analysis
+
     out = []
-    for i, req in enumerate(entries):
-        if req.type != "local.supervisor.request":
-            continue
-        before = [e for e in entries[:i] if e.type == "response.output_audio.delta"]
-        if not before:
-            continue
-        item = before[-1].event.get("item_id")
-        filler = [e for e in entries if e.type == "response.output_audio.delta"
-                  and e.event.get("item_id") == item]
-        ms = sum(e.event["delta"]["$audio"][1] for e in filler
-                 if isinstance(e.event.get("delta"), dict)) / 48
-        answer = next((e for e in entries[i + 1:] if e.type == "response.output_audio.delta"
-                       and e.event.get("item_id") != item), None)
-        if answer is None:
-            continue
-        out.append({"filler_ms": round(ms, 1),
-                    "request_after_filler_start": round((req.t - filler[0].t) * 1000, 1),
-                    "margin": round((filler[0].t + ms / 1000 - answer.t) * 1000, 1)})
+    for turn in analysis.timelines(entries):
+        for span in turn.spans_of(analysis.FILLER_GAP):
+            start = span.marks["filler_start"]
+            out.append({"filler_ms": round((span.start - start) * 1000, 1),
+                        "request_after_filler_start":
+                            round((span.marks["request"] - start) * 1000, 1),
+                        "margin": round(-span.ms, 1)})
     return out
 
 
@@ -154,6 +136,7 @@ def backend(url: str | None) -> Iterator[Any]:
 async def conversation(name: str, lines: list[str], spoken: bool, conv: int, engine: Any,
                        cpu: CpuMonitor, args: argparse.Namespace) -> list[dict[str, Any]]:
     import rtnb
+    from rtnb import events as ev
     from rtnb import scenarios
     from tests import speechgen
 
@@ -175,7 +158,7 @@ async def conversation(name: str, lines: list[str], spoken: bool, conv: int, eng
             await session.wait_played(timeout=120)
             spans.append((t0, t_answered, waited, line, voice, reply))
         turns = session.metrics()
-        errors = [e.event for e in session.log if e.type == "error"]
+        errors = [e.event for e in session.log if e.type == ev.ERROR]
         parts = handoff_parts(session.log.entries)
         margins = filler_margins(session.log.entries)
     if len(turns) != len(lines):
@@ -295,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nCPU used by other processes during the turns (% of all CPUs): p50 {cpu['p50']}, "
           f"max {cpu['max']}; {len(rows)} turns in {now() - t:.0f} s")
     payload = {"benchmark": "handoff_supervisor", "rev": git_rev(), "machine": machine(),
-               "definitions": {**{m: "from rtnb.Session.metrics(); see rtnb/session/metrics.py"
+               "definitions": {**{m: "from rtnb.Session.metrics(); see rtnb/analysis/metrics.py"
                                   for m in METRICS}, **PARTS,
                                "margin": "filler end - answer's first audio delta (ms)"},
                "setup": {"triage_conversations": args.triage,

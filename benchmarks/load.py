@@ -14,7 +14,8 @@ Per N:
 - ``e2e`` p50/p95 over all turns of all sessions, from each session's ``metrics()``: the VAD's
   end of speech (``speech_stopped.audio_end_ms`` mapped to time) -> first audio delta. It
   includes the 500 ms silence window. ``e2e_true`` is the same from the real end of speech
-  (the append that carried the utterance's last sample above -40 dBFS).
+  (the append that carried the utterance's last sample above -40 dBFS) to the turn's first
+  audio as ``rtnb.analysis`` finds it.
 - Event integrity, checked on every session's log (see :func:`check_events`): nothing lost
   (every ``response.created`` has a ``response.done``; transcript deltas add up to the
   ``.done`` transcript; every turn answered), nothing reordered (event ids strictly
@@ -53,15 +54,18 @@ from _realtime import (
     write_json,
 )
 
+from rtnb import analysis
+from rtnb import events as ev
+
 CHUNK_MS = 40  # rtnb.session.session.APPEND_CHUNK_MS
-_DELTA_DONE = {"response.output_audio_transcript.delta": "response.output_audio_transcript.done",
-               "response.output_text.delta": "response.output_text.done",
-               "response.output_audio.delta": "response.output_audio.done",
-               "response.function_call_arguments.delta":
-                   "response.function_call_arguments.done"}
-_DONE_FIELD = {"response.output_audio_transcript.done": "transcript",
-               "response.output_text.done": "text",
-               "response.function_call_arguments.done": "arguments"}
+_DELTA_DONE = {ev.AUDIO_TRANSCRIPT_DELTA: ev.AUDIO_TRANSCRIPT_DONE,
+               ev.TEXT_DELTA: ev.TEXT_DONE,
+               ev.AUDIO_DELTA: ev.AUDIO_DONE,
+               ev.CALL_ARGUMENTS_DELTA:
+                   ev.CALL_ARGUMENTS_DONE}
+_DONE_FIELD = {ev.AUDIO_TRANSCRIPT_DONE: "transcript",
+               ev.TEXT_DONE: "text",
+               ev.CALL_ARGUMENTS_DONE: "arguments"}
 
 
 def _event_number(event_id: str) -> int | None:
@@ -85,31 +89,31 @@ def check_events(events: list[dict[str, Any]], finished: bool = True) -> list[st
     closed: set[tuple[str, int, str]] = set()  # (item, content, kind of delta) after its .done
     acc: dict[tuple[str, int, str], str] = {}
     stopped: set[str] = set()
-    for i, ev in enumerate(events):
-        kind = ev.get("type", "")
+    for i, event in enumerate(events):
+        kind = event.get("type", "")
         where = f"#{i} {kind}"
-        num = _event_number(str(ev.get("event_id", "")))
+        num = _event_number(str(event.get("event_id", "")))
         if num is None:
-            problems.append(f"{where}: unexpected event_id {ev.get('event_id')!r}")
+            problems.append(f"{where}: unexpected event_id {event.get('event_id')!r}")
         elif num <= last:
             problems.append(f"{where}: event id went back ({num} after {last})")
         else:
             last = num
-        if kind == "error":
-            problems.append(f"{where}: {ev.get('error')}")
+        if kind == ev.ERROR:
+            problems.append(f"{where}: {event.get('error')}")
             continue
-        if kind == "input_audio_buffer.speech_stopped":
-            stopped.add(ev.get("item_id", ""))
-        elif kind == "input_audio_buffer.committed" and ev.get("item_id") not in stopped:
-            problems.append(f"{where}: committed without speech_stopped for {ev.get('item_id')}")
-        if kind == "response.created":
-            rid = ev["response"]["id"]
+        if kind == ev.SPEECH_STOPPED:
+            stopped.add(event.get("item_id", ""))
+        elif kind == ev.COMMITTED and event.get("item_id") not in stopped:
+            problems.append(f"{where}: committed without speech_stopped for {event.get('item_id')}")
+        if kind == ev.RESPONSE_CREATED:
+            rid = event["response"]["id"]
             if rid in created:
                 problems.append(f"{where}: {rid} created twice")
             created.add(rid)
             continue
-        if kind == "response.done":
-            resp = ev["response"]
+        if kind == ev.RESPONSE_DONE:
+            resp = event["response"]
             rid = resp["id"]
             if rid not in created or rid in done:
                 problems.append(f"{where}: {rid} done without created, or twice")
@@ -119,51 +123,51 @@ def check_events(events: list[dict[str, Any]], finished: bool = True) -> list[st
                     problems.append(f"{where}: output item {out.get('id')} not done before "
                                     f"response.done")
             continue
-        rid = ev.get("response_id")
+        rid = event.get("response_id")
         if rid is None:
             continue
         if rid not in created or rid in done:
             problems.append(f"{where}: outside its response {rid} (before created / after done)")
-        if kind == "response.output_item.added":
-            iid = ev["item"]["id"]
+        if kind == ev.OUTPUT_ITEM_ADDED:
+            iid = event["item"]["id"]
             if iid in items:
                 problems.append(f"{where}: item {iid} added twice")
             items[iid], item_resp[iid] = "added", rid
             continue
-        iid = ev["item"]["id"] if kind == "response.output_item.done" else ev.get("item_id", "")
+        iid = event["item"]["id"] if kind == ev.OUTPUT_ITEM_DONE else event.get("item_id", "")
         if items.get(iid) != "added":
             problems.append(f"{where}: item {iid} is {items.get(iid, 'not added')}")
-        if kind == "response.output_item.done":
+        if kind == ev.OUTPUT_ITEM_DONE:
             items[iid] = "done"
             if any(parts[p] != "done" for p in parts if p[0] == iid):
                 problems.append(f"{where}: item {iid} done with a content part still open")
             continue
-        key = (iid, int(ev.get("content_index", ev.get("output_index", 0)) or 0))
-        if kind.startswith("response.function_call_arguments"):
+        key = (iid, int(event.get("content_index", event.get("output_index", 0)) or 0))
+        if kind in (ev.CALL_ARGUMENTS_DELTA, ev.CALL_ARGUMENTS_DONE):
             key = (iid, -1)
-        elif kind == "response.content_part.added":
+        elif kind == ev.CONTENT_PART_ADDED:
             if key in parts:
                 problems.append(f"{where}: part {key} added twice")
             parts[key] = "added"
             continue
         elif parts.get(key) != "added":
             problems.append(f"{where}: part {key} is {parts.get(key, 'not added')}")
-        if kind == "response.content_part.done":
+        if kind == ev.CONTENT_PART_DONE:
             parts[key] = "done"
             continue
         if kind in _DELTA_DONE:
             if (*key, kind) in closed:
                 problems.append(f"{where}: delta after its .done")
-            if kind != "response.output_audio.delta":
-                acc[(*key, kind)] = acc.get((*key, kind), "") + str(ev.get("delta", ""))
+            if kind != ev.AUDIO_DELTA:
+                acc[(*key, kind)] = acc.get((*key, kind), "") + str(event.get("delta", ""))
             continue
         delta = next((d for d, dn in _DELTA_DONE.items() if dn == kind), None)
         if delta is not None:
             closed.add((*key, delta))
             field = _DONE_FIELD.get(kind)
-            if field and field in ev and ev[field] != acc.get((*key, delta), ""):
+            if field and field in event and event[field] != acc.get((*key, delta), ""):
                 problems.append(f"{where}: deltas {acc.get((*key, delta), '')!r} != "
-                                f"{field} {ev[field]!r} (a delta was lost)")
+                                f"{field} {event[field]!r} (a delta was lost)")
     if finished:
         problems += [f"response {rid} created but never done" for rid in created - done]
     return problems
@@ -221,7 +225,7 @@ async def client(idx: int, n: int, engine: Any, audio: dict[tuple[str, str], byt
     agent = rtnb.Agent(name="assistant", instructions="Be brief.")
     session = rtnb.Session(agent, backend=engine)
     dones = asyncio.Event()
-    session.on_event(lambda e: dones.set() if e.type == "response.done" else None)
+    session.on_event(lambda e: dones.set() if e.type == ev.RESPONSE_DONE else None)
     out: dict[str, Any] = {"client": idx, "turns_sent": 0, "turns_answered": 0,
                            "timeouts": 0, "utterances": []}
     mic: Mic | None = None
@@ -241,9 +245,9 @@ async def client(idx: int, n: int, engine: Any, audio: dict[tuple[str, str], byt
             out["utterances"].append({"said": key[0], "voice": key[1],
                                       "speech_end_ms": start + round(args.lead_ms) + end_ms})
             out["turns_sent"] += 1
-            seen = sum(1 for e in session.log if e.type == "response.done")
+            seen = sum(1 for e in session.log if e.type == ev.RESPONSE_DONE)
             try:
-                while sum(1 for e in session.log if e.type == "response.done") <= seen:
+                while sum(1 for e in session.log if e.type == ev.RESPONSE_DONE) <= seen:
                     left = deadline + args.grace - now()
                     if left <= 0:
                         raise asyncio.TimeoutError
@@ -278,10 +282,10 @@ async def client(idx: int, n: int, engine: Any, audio: dict[tuple[str, str], byt
     out["turns_logged"] = len(turns)
     true = []
     if mic is not None:
-        for turn, utt in zip(turns, out["utterances"], strict=False):
+        timelines = analysis.timelines(session.log.entries)
+        for turn, utt in zip(timelines, out["utterances"], strict=False):
             t_end = mic.session_time_at(utt["speech_end_ms"])
-            first = next((e.t for e in session.log if e.t >= turn.t and e.direction == "server"
-                          and e.type == "response.output_audio.delta"), None)
+            first = turn.marks.get("first_audio")
             if t_end is not None and first is not None:
                 true.append(round((first - t_end) * 1000, 1))
         late = np.asarray(mic.late_ms[1:] or [0.0])

@@ -9,7 +9,7 @@ Measured, each as the median of ``--repeats`` runs (every run on a fresh VAD sta
 - ``trace``: ``rtnb.engine.speech.vad.trace`` on the whole recording at once (batched rows).
 - ``plot_vad``: ``rtnb.plot_vad`` on the recording (trace + turn detection + figure), and the
   PNG render a notebook then does (``savefig``).
-- ``explorer``: the VAD explorer's work per slider change: ``rtnb.explorer.explore`` alone, and
+- ``explorer``: the VAD explorer's work per slider change: ``rtnb.analysis.explore`` alone, and
   the full widget update (explore + figure + PNG at 80 dpi) timed through the real
   ``rtnb.vad_explorer()`` widget by moving its sliders.
 
@@ -89,6 +89,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
     import rtnb
     from rtnb import explorer as vx
+    from rtnb.analysis import explore
     from rtnb.engine.speech.vad import SileroVad, trace
 
     pcm, spans = speech_60s(args.seconds)
@@ -157,7 +158,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     def explore_only() -> None:
         for _ in range(20):
             th, pp, sd = settings[next(k) % len(settings)]
-            vx.explore(p, th, pp, sd)
+            explore(p, th, pp, sd)
 
     res["explore_x20"] = _median_runs(explore_only, args.repeats, quiet, "explore() x 20")
     res["explore_ms"] = round(res["explore_x20"]["cpu_s"] * 1000 / 20, 3)  # CPU per call
