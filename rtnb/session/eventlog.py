@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import events as ev
+
 FORMAT_VERSION = 1
-_AUDIO_FIELDS = {"input_audio_buffer.append": "audio", "response.output_audio.delta": "delta"}
+_AUDIO_FIELDS = {ev.INPUT_AUDIO_APPEND: "audio", ev.AUDIO_DELTA: "delta"}
 
 
 @dataclass(frozen=True)
