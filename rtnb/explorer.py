@@ -2,8 +2,7 @@
 
 The analysis lives in :mod:`rtnb.analysis.vad` (:func:`~rtnb.analysis.explore`: where
 turns would be cut, and what it costs); the figure is :func:`rtnb.plots.vad_figure`.
-``explore``, ``ExplorerResult``, ``Segment``, ``Pause`` and ``MAX_PAUSE_MS`` still import
-from here, with a DeprecationWarning.
+``explore``, ``Segment`` and ``Pause`` still import from here, with a DeprecationWarning.
 """
 
 from __future__ import annotations
@@ -61,18 +60,17 @@ def vad_explorer(recording_or_audio: Any, *, threshold: float | None = None,
     if len(source.pcm) < 2 * FRAME_MS * 48:
         raise ValueError("no input audio to explore (need at least 64 ms)")
     probs = source.probs  # once; each slider change only re-runs detect()
-    cfg, logged = source.config, source.logged_turns
+    cfg = source.settings(threshold, prefix_padding_ms, silence_duration_ms)
+    logged = source.logged_turns
     style = {"description_width": "initial"}
     layout = w.Layout(width="32%")
-    th = w.FloatSlider(value=cfg.threshold if threshold is None else threshold, min=0.05,
-                       max=0.95, step=0.01, description="threshold", continuous_update=False,
-                       style=style, layout=layout)
-    pp = w.IntSlider(value=cfg.prefix_padding_ms if prefix_padding_ms is None
-                     else prefix_padding_ms, min=0, max=1000, step=20,
+    th = w.FloatSlider(value=cfg.threshold, min=0.05, max=0.95, step=0.01,
+                       description="threshold", continuous_update=False, style=style,
+                       layout=layout)
+    pp = w.IntSlider(value=cfg.prefix_padding_ms, min=0, max=1000, step=20,
                      description="prefix_padding_ms", continuous_update=False, style=style,
                      layout=layout)
-    sd = w.IntSlider(value=cfg.silence_duration_ms if silence_duration_ms is None
-                     else silence_duration_ms, min=100, max=2000, step=20,
+    sd = w.IntSlider(value=cfg.silence_duration_ms, min=100, max=2000, step=20,
                      description="silence_duration_ms", continuous_update=False, style=style,
                      layout=layout)
     image = w.Image(format="png", layout=w.Layout(width="100%"))

@@ -15,11 +15,8 @@ from typing import Any
 import numpy as np
 
 from ._compat import moved
-from .analysis import METRICS, ExplorerResult, Turn, TurnTimes, VadSource
-from .analysis import entries_of as _entries
+from .analysis import METRICS, ExplorerResult, Turn, TurnTimes, VadSource, turn_times, vad_source
 from .analysis import metrics_of as _table
-from .analysis import times as _times
-from .analysis import vad_source as vad_source
 from .engine.turns import FRAME_MS
 
 #: The seed's targets (ms): response (e2e), interruption (barge-in), handoff.
@@ -36,18 +33,6 @@ _C = {"eot": "#f4a261", "transcription": "#90be6d", "ttfb": "#8ecae6", "audio": 
       "tool": "#bc6c25", "supervisor": "#7b2cbf", "handoff": "#2a9d8f", "filler_gap": "#adb5bd",
       "barge_in": "#e76f51", "target": "#d62828", "speech": "#90be6d", "padding": "#ffd166",
       "silence": "#f4a261", "wave": "#457b9d", "prob": "#1d3557", "split": "#d62828"}
-
-
-# -- per-turn event times ------------------------------------------------------------------
-
-
-def turn_times(source: Any) -> list[TurnTimes]:
-    """Per-turn event times (:class:`rtnb.analysis.TurnTimes`) of a Session, Recording,
-    event log or MetricsTable (placed from durations: approximate)."""
-    entries = _entries(source)
-    if entries is None:
-        return [_times.times_from_turn(t) for t in _table(source).turns]
-    return _times.turn_times(entries)
 
 
 # -- figures -------------------------------------------------------------------------------

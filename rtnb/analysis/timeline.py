@@ -61,7 +61,7 @@ class Span:
     label: str
     start: float
     end: float
-    marks: Mapping[str, float] = field(default_factory=dict)
+    marks: Mapping[str, float] = field(default_factory=dict, hash=False)
 
     @property
     def ms(self) -> float:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 from .metrics import Turn, turn_metrics
+from .sources import entries_of, metrics_of
 from .timeline import FILLER_GAP, HANDOFF, SUPERVISOR, TOOL, timelines
-
-if TYPE_CHECKING:
-    from ..session.eventlog import LoggedEvent
 
 #: The span kinds a waterfall draws (barge-in has its own panel).
 DRAWN = (TOOL, HANDOFF, SUPERVISOR, FILLER_GAP)
@@ -32,8 +29,12 @@ class TurnTimes:
     approximate: bool = False
 
 
-def turn_times(entries: Sequence[LoggedEvent]) -> list[TurnTimes]:
-    """Per-turn event times, from the same timelines as the metrics."""
+def turn_times(source: Any) -> list[TurnTimes]:
+    """Per-turn event times of a Session, Recording, event log or its entries, from the
+    same timelines as the metrics; of a MetricsTable, placed from durations (approximate)."""
+    entries = entries_of(source)
+    if entries is None:
+        return [times_from_turn(t) for t in metrics_of(source).turns]
     out = []
     for tl in timelines(entries):
         # When the end of speech is past the appended audio, count from speech_stopped.

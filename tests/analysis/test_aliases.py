@@ -38,4 +38,4 @@ def test_names_that_did_not_move_need_no_alias():
     assert explorer.ExplorerResult is analysis.ExplorerResult
     assert explorer.MAX_PAUSE_MS == analysis.MAX_PAUSE_MS
     assert plots.vad_source is analysis.vad_source and plots.TurnTimes is analysis.TurnTimes
-    assert callable(plots.turn_times) and callable(explorer.vad_explorer)
+    assert plots.turn_times is analysis.turn_times and callable(explorer.vad_explorer)
