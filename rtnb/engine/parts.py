@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -37,12 +38,21 @@ def vad_factory() -> Any:
 
 def build_engine(cls: Any, *, brain: Any = None, token: str | None = None,
                  progress: Callable[[str], None] | None = None) -> Any:
-    from .auth import Auth
-    from .brain import make_brain
+    """The engine with the shared models; a brain with an endpoint is checked first.
 
-    say = progress or (lambda _msg: None)
+    An unreachable brain endpoint is reported through ``progress`` (else as a
+    ``RuntimeWarning``) before the models load; the engine still starts.
+    """
+    from .auth import Auth
+    from .brain import check_endpoint, make_brain
+
     if brain is None or isinstance(brain, str):
         brain = make_brain(brain)
+    problem = check_endpoint(brain)
+    if problem is not None:
+        warn = progress or (lambda msg: warnings.warn(msg, RuntimeWarning, stacklevel=4))
+        warn(f"warning: {problem}; every response will fail until it answers")
+    say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
     say("loading VAD (Silero v6)")
     vad_factory().process(b"\x00" * 3072)

@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .brain import BrainError
 from .brain.base import BrainReply, item_text
 from .core import (
     CancelResponse,
@@ -98,7 +99,7 @@ class RealtimeConnection:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # an ASR failure must not end the session
-            log.exception("transcription failed")
+            _log_failure(f"transcription of {job.item_id}", exc)
             outputs = self.core.transcription_failed(job.item_id, str(exc), job.emit)
         try:
             await self.dispatch(outputs)
@@ -139,7 +140,7 @@ class RealtimeConnection:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.exception("response %s failed", rid)
+            _log_failure(f"response {rid}", exc)
             await self.dispatch(core.fail(rid, f"{type(exc).__name__}: {exc}"))
 
     async def _speak(self, text: str, voice: str, speed: float
@@ -151,6 +152,21 @@ class RealtimeConnection:
             first = False
             for piece, chunk in _align(prefix + sentence, pcm, CHUNK_MS * 48):
                 yield piece, chunk
+
+
+def _log_failure(what: str, exc: Exception) -> None:
+    """One log line per failure (the client gets the message too); the traceback at DEBUG.
+
+    A brain error (its endpoint is down, refused the key...) is about the setup, so its
+    line is the whole story; anything else also says where to find the traceback.
+    """
+    message = " ".join(str(exc).split())
+    if isinstance(exc, BrainError):
+        log.error("%s failed: %s", what, message)
+    else:
+        log.error("%s failed: %s: %s (--log-level debug shows the traceback)", what,
+                  type(exc).__name__, message)
+    log.debug("%s failed", what, exc_info=exc)
 
 
 def _align(text: str, pcm: bytes, chunk_bytes: int) -> list[tuple[str, bytes]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -97,12 +98,20 @@ class Engine:
 
 
 class EngineServer:
-    """Serves one :class:`Engine` on ``host:port`` (``port=0`` picks a free one)."""
+    """Serves one :class:`Engine` on ``host:port`` (``port=0`` picks a free one).
 
-    def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 8765) -> None:
+    ``sock`` is an already bound listening socket to serve on instead (see
+    :func:`bind`): the CLI binds before loading the models, so a busy port fails fast.
+    """
+
+    def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 8765, *,
+                 sock: socket.socket | None = None) -> None:
         from .http_api import HttpApi
 
         self.engine = engine
+        self._sock = sock
+        if sock is not None:
+            host, port = sock.getsockname()[:2]
         self.host = host
         self.port = port
         self.http = HttpApi(engine)
@@ -115,8 +124,12 @@ class EngineServer:
         return f"ws://{host}:{self.port}/v1"
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port,
-                                                  limit=MAX_HEAD_BYTES)
+        if self._sock is not None:
+            self._server = await asyncio.start_server(self._handle, sock=self._sock,
+                                                      limit=MAX_HEAD_BYTES)
+        else:
+            self._server = await asyncio.start_server(self._handle, self.host, self.port,
+                                                      limit=MAX_HEAD_BYTES)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -282,6 +295,18 @@ class EngineServer:
             await conn.close()
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (``port=0`` picks a free one).
+
+    Raises ``OSError`` when the address is taken or cannot be bound.
+    """
+    return socket.create_server((host, port), family=_family(host), backlog=128)
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def _is_upgrade(head: bytes) -> bool:
     lower = head.lower()
     return lower.startswith(b"get ") and b"upgrade: websocket" in lower
@@ -309,6 +334,7 @@ def _reject(proto: ServerProtocol, status: int, message: str) -> WsResponse:
                                  "code": "invalid_api_key" if status == 401 else "not_found",
                                  "param": None}})
     response = proto.reject(status, body)
+    del response.headers["Content-Type"]  # reject() sets text/plain; Headers[...] = appends
     response.headers["Content-Type"] = "application/json"
     return response
 

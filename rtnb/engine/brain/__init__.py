@@ -20,7 +20,7 @@ from .chat import ChatBrain
 from .rules import RuleBrain
 
 __all__ = ["Brain", "BrainRequest", "BrainReply", "ToolCall", "RuleBrain", "ChatBrain",
-           "BrainError", "item_text", "make_brain", "DEFAULT_CHAT_MODEL"]
+           "BrainError", "item_text", "make_brain", "check_endpoint", "DEFAULT_CHAT_MODEL"]
 
 DEFAULT_CHAT_MODEL = "local-model"
 
@@ -47,3 +47,9 @@ def make_brain(spec: str | None = None, *, api_key: str | None = None) -> Brain:
     base_url = urlunsplit((parts.scheme, parts.netloc, path, rest, ""))
     key = api_key if api_key is not None else os.environ.get("RTNB_BRAIN_API_KEY")
     return ChatBrain(base_url, model, api_key=key)
+
+
+def check_endpoint(brain: Brain, timeout: float = 3.0) -> str | None:
+    """The problem with ``brain``'s endpoint in one line, or ``None`` (also for local brains)."""
+    check = getattr(brain, "check", None)
+    return check(timeout) if callable(check) else None

@@ -164,6 +164,40 @@ class ChatBrain:
             self._clients = {loop: client}
         return client
 
+    def check(self, timeout: float = 3.0) -> str | None:
+        """Ask the endpoint for its models: ``None`` if it answers, else the problem (a line).
+
+        Blocking; run it once before serving. An unreachable host, a refused key, an error
+        status, or a model the endpoint does not list are problems; an endpoint without
+        ``GET /models`` is not. The default model name (``local-model``) is not checked.
+        """
+        import openai
+
+        where = f"the brain endpoint {self.base_url}"
+        client = openai.OpenAI(base_url=self.base_url, api_key=self._api_key,
+                               timeout=timeout, max_retries=0)
+        try:
+            models = client.models.list()
+        except openai.NotFoundError:
+            return None
+        except openai.AuthenticationError as exc:
+            return (f"{where} refused the API key ({_describe(exc)}); "
+                    "set RTNB_BRAIN_API_KEY")
+        except openai.APIStatusError as exc:
+            return f"{where} answered GET /models with {_describe(exc)}"
+        except openai.APIError as exc:  # connection refused, DNS, timeout
+            return f"{where} is unreachable ({_describe(exc)})"
+        finally:
+            client.close()
+        from . import DEFAULT_CHAT_MODEL
+
+        offered = [m.id for m in getattr(models, "data", None) or []]
+        if (offered and self.model != DEFAULT_CHAT_MODEL
+                and not {self.model, f"{self.model}:latest"} & set(offered)):
+            return (f"{where} does not list the model {self.model!r} "
+                    f"(it offers: {', '.join(offered[:8])})")
+        return None
+
     def request_body(self, request: BrainRequest) -> dict[str, Any]:
         """The keyword arguments for ``chat.completions.create``."""
         body: dict[str, Any] = {"model": self.model, "messages": to_messages(request)}
