@@ -1,10 +1,12 @@
 """Installed size on disk of rtnb's runtime dependency closure.
 
 Starts from rtnb's ``[project.dependencies]`` (from its installed metadata, else from
-``pyproject.toml``; rtnb's own extras are left out), follows each distribution's
-requirements whose markers hold (with the extras that were asked for, e.g.
-``openai[realtime]``), and sums the size of every file each distribution's RECORD lists.
-Run: ``python benchmarks/installed_size.py``.
+``pyproject.toml``; rtnb's own extras are left out unless named with ``--extra``), follows
+each distribution's requirements whose markers hold (with the extras that were asked for,
+e.g. ``openai[realtime]``), and sums the size of every file each distribution's RECORD lists.
+Run: ``python benchmarks/installed_size.py`` and ``python benchmarks/installed_size.py
+--extra notebook``; ``--pyproject`` reads this checkout's ``pyproject.toml`` even when an
+installed rtnb (perhaps from another checkout) has metadata.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def root_requirements() -> tuple[list[str], str]:
-    """rtnb's runtime requirement strings and where they were read from."""
+def root_requirements(prefer_pyproject: bool = False) -> tuple[list[str], str]:
+    """rtnb's requirement strings (extras as ``; extra == ...`` markers) and their source."""
     try:
-        dist = md.distribution("rtnb")
+        dist = None if prefer_pyproject else md.distribution("rtnb")
     except md.PackageNotFoundError:
         dist = None
     if dist is not None and dist.requires is not None:
@@ -35,8 +37,11 @@ def root_requirements() -> tuple[list[str], str]:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    return list(data["project"]["dependencies"]), "pyproject.toml"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    roots = list(project["dependencies"])
+    for extra, reqs in project.get("optional-dependencies", {}).items():
+        roots += [f"{r}; extra == '{extra}'" for r in reqs]
+    return roots, "pyproject.toml"
 
 
 def _applies(req: Requirement, extras: set[str]) -> bool:
@@ -46,17 +51,22 @@ def _applies(req: Requirement, extras: set[str]) -> bool:
     return any(req.marker.evaluate({**env, "extra": e}) for e in (extras or {""}))
 
 
-def closure(roots: list[str]) -> tuple[dict[str, md.Distribution], list[str]]:
-    """Installed distributions reachable from ``roots``, and requirements not installed."""
+def closure(roots: list[str], extras: set[str] | frozenset[str] = frozenset()
+            ) -> tuple[dict[str, md.Distribution], list[str]]:
+    """Installed distributions reachable from ``roots`` (with rtnb's ``extras``), and
+    requirements not installed."""
     found: dict[str, md.Distribution] = {}
     asked: dict[str, set[str]] = {}
     missing: list[str] = []
-    todo = [(Requirement(r), set()) for r in roots]
+    todo = [(Requirement(r), set(extras)) for r in roots]
     while todo:
         req, parent_extras = todo.pop()
         if not _applies(req, parent_extras):
             continue
         name = canonicalize_name(req.name)
+        if name == "rtnb":  # an extra that names another (rtnb[notebook] in [test])
+            todo += [(Requirement(r), set(req.extras)) for r in roots]
+            continue
         extras = set(req.extras)
         if name in found and extras <= asked[name]:
             continue
@@ -94,10 +104,15 @@ def dist_size(dist: md.Distribution, seen: set[Path]) -> tuple[int, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--top", type=int, default=10)
-    parser.add_argument("--out", default="installed_size.json")
+    parser.add_argument("--extra", action="append", default=[],
+                        help="include this rtnb extra (repeatable), e.g. --extra notebook")
+    parser.add_argument("--pyproject", action="store_true",
+                        help="read the requirements from this checkout's pyproject.toml")
+    parser.add_argument("--out", help="result file (default installed_size[-EXTRA].json)")
     args = parser.parse_args(argv)
-    roots, source = root_requirements()
-    dists, missing = closure(roots)
+    out_name = args.out or "-".join(["installed_size", *args.extra]) + ".json"
+    roots, source = root_requirements(args.pyproject)
+    dists, missing = closure(roots, set(args.extra))
     seen: set[Path] = set()
     sizes = []
     for name, dist in dists.items():
@@ -106,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes.sort(key=lambda s: -s["bytes"])
     total = sum(s["bytes"] for s in sizes)
     mb = 1024 * 1024
-    print(f"rtnb runtime closure ({source}): {len(sizes)} distributions, "
+    label = f"rtnb[{','.join(args.extra)}]" if args.extra else "rtnb"
+    print(f"{label} runtime closure ({source}): {len(sizes)} distributions, "
           f"{total / mb:.1f} MB\n")
     print("| package | version | MB | share |\n|---|---|---:|---:|")
     for s in sizes[:args.top]:
@@ -118,9 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"\nnot installed: {', '.join(missing)}")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / args.out
+    out = RESULTS / out_name
     out.write_text(json.dumps({
-        "benchmark": "installed_size", "requirements_from": source, "roots": roots,
+        "benchmark": "installed_size", "extras": args.extra, "requirements_from": source,
+        "roots": roots,
         "total_bytes": total, "total_mb": round(total / mb, 1), "missing": missing,
         "python": sys.version.split()[0], "distributions": sizes}, indent=2) + "\n")
     print(f"wrote {out}")

@@ -33,6 +33,7 @@ _EXPORTS = {
     "plot_vad": "rtnb.plots",
     "vad_explorer": "rtnb.explorer",
     "speak": "rtnb.speech_samples",
+    "SAMPLE_WAV": "rtnb.speech_samples",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._compat import moved
+from ._extras import require
 from .analysis import MAX_PAUSE_MS, ExplorerResult, vad_source
 from .engine.turns import FRAME_MS
 
@@ -52,7 +53,7 @@ def vad_explorer(recording_or_audio: Any, *, threshold: float | None = None,
     """
     import io
 
-    import ipywidgets as w
+    w = require("ipywidgets", "rtnb.vad_explorer")
 
     from .plots import vad_figure
 

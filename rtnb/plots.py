@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._compat import moved
+from ._extras import require
 from .analysis import METRICS, ExplorerResult, Turn, TurnTimes, VadSource, turn_times, vad_source
 from .analysis import metrics_of as _table
 from .engine.turns import FRAME_MS
@@ -39,6 +40,7 @@ _C = {"eot": "#f4a261", "transcription": "#90be6d", "ttfb": "#8ecae6", "audio": 
 
 
 def _figure(width: float, height: float) -> Any:
+    require("matplotlib", "rtnb's plots")
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout="constrained")
@@ -223,7 +225,7 @@ def plot_latency_summary(source: Any, *, targets: bool | dict[str, float] = True
 
     ``source``: a Session, a Recording, a MetricsTable or an event log.
     """
-    import matplotlib as mpl
+    mpl = require("matplotlib", "rtnb's plots")
     from matplotlib.transforms import blended_transform_factory
 
     table = _table(source)
@@ -301,6 +303,7 @@ def _envelope(samples: np.ndarray, bins: int = 3000) -> tuple[np.ndarray, np.nda
 
 def vad_figure(src: VadSource, probs: np.ndarray, result: ExplorerResult) -> Any:
     """Draw :func:`plot_vad`'s figure from a probability trace and an explored result."""
+    require("matplotlib", "rtnb's plots")
     from matplotlib.transforms import blended_transform_factory
 
     from .audio import to_float

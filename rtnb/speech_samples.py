@@ -17,10 +17,19 @@ neural voice. Results are cached in memory, so asking twice costs nothing.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 
 RATE = 24000
 """Samples per second of everything here (the Realtime API's PCM rate)."""
+
+SAMPLE_WAV = Path(__file__).resolve().parent / "samples" / "question.wav"
+"""A spoken question to try audio input with: "What's the weather in Tokyo?".
+
+16 kHz mono PCM16 (so it also shows resampling), 0.3 s of silence before and 1 s after
+(enough for server VAD to end the turn). Made with ``speak(..., voice="echo",
+lead_ms=300, tail_ms=1000)`` resampled to 16 kHz.
+"""
 
 
 def voices() -> list[str]:

@@ -16,7 +16,12 @@ from typing import Any
 def default_asr() -> Any:
     from .speech.asr import WhisperAsr
 
-    asr = WhisperAsr()
+    with warnings.catch_warnings():
+        # faster-whisper imports huggingface_hub, which imports tqdm.auto; in a kernel
+        # without ipywidgets that warns "IProgress not found", about progress bars rtnb
+        # never shows (the model is a local directory). The panel says what is missing.
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        asr = WhisperAsr()
     asr.warmup()
     return asr
 

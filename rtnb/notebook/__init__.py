@@ -7,7 +7,20 @@ from typing import Any
 __all__ = ["SessionPanel", "LiveAudio", "ClipRecorder", "show"]
 
 
+#: What each export needs; a missing one is reported in one line naming the install.
+_NEEDS = {"SessionPanel": ("rtnb's session panel", "ipywidgets", "anywidget"),
+          "show": ("rtnb's session panel", "ipywidgets", "anywidget"),
+          "LiveAudio": ("rtnb's live audio", "anywidget"),
+          "ClipRecorder": ("rtnb's clip recorder", "ipywidgets", "ipywebrtc")}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _NEEDS:
+        from .._extras import require
+
+        feature, *modules = _NEEDS[name]
+        for module in modules:
+            require(module, feature)
     if name == "SessionPanel" or name == "show":
         from . import panel
 
