@@ -7,10 +7,14 @@ local engine, offline. Each notebook must finish within ``BUDGET_S`` seconds of 
 (kernel start included); the measured times are printed, attached to the JUnit report
 (``record_property``) and kept in pytest's cache under ``rtnb/notebook_times``
 (``pytest --cache-show 'rtnb/*'``). ``RTNB_NOTEBOOK_BUDGET_S`` overrides the budget.
+The executed copies are kept in ``artifacts/notebooks/`` (gitignored):
+``tests/test_rendered_chapters.py`` builds the static site and the JupyterLab plot
+screenshots from them.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -25,6 +29,14 @@ CHAPTERS = [
     "01_getting_started", "02_realtime_api", "03_voice_input", "04_conversational_ai",
     "05_function_calling", "06_voice_output", "07_advanced_patterns", "08_production",
 ]
+#: What a chapter must print, and must not (regexes over its stdout).
+PRINTED = {
+    # The reply after "Yes please!" is the haiku writer's, and is labelled so.
+    "07_advanced_patterns": ([r"\n  haikuWriter: Hi, this is the haiku writer"],
+                             [r"greeter: Hi, this is the haiku writer"]),
+}
+#: Executed copies of the chapters (gitignored), for the static site and the screenshots.
+EXECUTED_DIR = ROOT / "artifacts" / "notebooks"
 BUDGET_S = float(os.environ.get("RTNB_NOTEBOOK_BUDGET_S", "60"))
 CELL_TIMEOUT_S = 180
 
@@ -40,17 +52,23 @@ def kernel_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "RTNB_TOKEN")}
 
 
-def execute(path: Path, cwd: Path, timeout: int = CELL_TIMEOUT_S):
+def execute(path: Path, cwd: Path, timeout: int = CELL_TIMEOUT_S, keep: Path | None = None):
     """Run every cell of ``path`` in a fresh python3 kernel; returns the executed notebook.
 
-    Raises ``nbclient.exceptions.CellExecutionError`` on the first failing cell.
+    Raises ``nbclient.exceptions.CellExecutionError`` on the first failing cell. ``keep``:
+    where to write the executed notebook (also after a failure, with the outputs so far).
     """
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(cwd)}})
-    client.execute(env=kernel_env())
+    try:
+        client.execute(env=kernel_env())
+    finally:
+        if keep is not None:
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, keep)
     return nb
 
 
@@ -84,6 +102,49 @@ def test_notebook_is_stored_clean_and_well_formed(name):
     assert not re.search(r"Session\([^)]*backend\s*=", sources)
 
 
+def reads_before_await(source: str) -> list[str]:
+    """Expressions that read an attribute, then ``await`` something, in one f-string or call.
+
+    Python evaluates left to right, so ``f"{session.agent.name}: {await session.wait()}"``
+    reads the agent *before* the turn (and any handoff in it) happens.
+    """
+    code = "\n".join(line for line in source.splitlines()
+                     if not line.lstrip().startswith(("%", "!")))
+    found = []
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.JoinedStr):
+            parts = list(node.values)
+        elif isinstance(node, ast.Call):
+            parts = [*node.args, *(k.value for k in node.keywords)]
+        else:
+            continue
+        read = False
+        for part in parts:
+            awaits = any(isinstance(n, ast.Await) for n in ast.walk(part))
+            if awaits and read:
+                found.append(ast.unparse(node))
+                break
+            read = read or (not awaits and any(isinstance(n, ast.Attribute)
+                                               for n in ast.walk(part)))
+    return found
+
+
+def test_reads_before_await_finds_the_chapter_7_label_bug():
+    bug = 'print(f"caller: {line}\\n  {session.agent.name}: {await session.wait()}")'
+    [found] = reads_before_await(bug)
+    assert found.startswith("f") and "{session.agent.name}: {await session.wait()}" in found
+    fixed = 'reply = await session.wait()\nprint(f"{session.agent.name}: {reply}")'
+    assert reads_before_await(fixed) == []
+    assert reads_before_await('print(f"{line}: {await session.wait()}")') == []
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_no_state_is_read_before_an_await_in_the_same_expression(name):
+    for cell in load(name).cells:
+        if cell.cell_type == "code":
+            assert not reads_before_await(cell.source), cell.source
+
+
 # -- execution (slow) -------------------------------------------------------------------------
 
 
@@ -101,7 +162,7 @@ def workdir(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_notebook_runs_within_budget(name, workdir, record_property, request):
     start = time.perf_counter()
-    nb = execute(workdir / f"{name}.ipynb", workdir)
+    nb = execute(workdir / f"{name}.ipynb", workdir, keep=EXECUTED_DIR / f"{name}.ipynb")
     elapsed = time.perf_counter() - start
     record_property("wall_time_s", round(elapsed, 1))
     cache = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider
@@ -117,4 +178,12 @@ def test_notebook_runs_within_budget(name, workdir, record_property, request):
     images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
                  for o in c.outputs)
     assert images >= 1, f"{name} shows no figure"
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.outputs if o.output_type == "stream")
+    must, must_not = PRINTED.get(name, ((), ()))
+    for pattern in must:
+        assert re.search(pattern, printed), f"{name} should print {pattern!r}"
+    for pattern in must_not:
+        assert not re.search(pattern, printed), f"{name} prints {pattern!r}"
     assert elapsed < BUDGET_S, f"{name} took {elapsed:.1f} s; the budget is {BUDGET_S:.0f} s"
+
