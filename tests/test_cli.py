@@ -94,3 +94,19 @@ def test_a_dead_brain_is_reported_at_start_in_one_line():
                                "is unreachable")
     assert "every response will fail" in lines[0]
     assert LOADING in lines[1]  # it still starts: the endpoint may come up later
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_demo_saves_the_folder_the_readme_describes(tmp_path):
+    setup = (ROOT / "README.md").read_text().split("## Set up", 1)[1].split("```", 1)[0]
+    folder, files = re.search(r"saved in the folder `([\w-]+)/`: ((?:`[\w.]+`,?\s*)+)",
+                              setup).groups()
+    assert folder == "rtnb-demo"
+    names = re.findall(r"`([\w.]+)`", files)
+    result = subprocess.run([sys.executable, "-m", "rtnb", "demo", "--say",
+                             "What's the weather in Paris?"], capture_output=True, text=True,
+                            timeout=280, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "agent > The weather in Paris is 18 degrees and sunny." in result.stdout
+    assert sorted(p.name for p in (tmp_path / folder).iterdir()) == sorted(names)

@@ -138,3 +138,15 @@ async def test_brain_check_names_the_problem(serve):
     assert check_endpoint(RuleBrain()) is None
     for problem in filter(None, found.values()):
         assert "\n" not in problem
+
+
+@pytest.mark.slow
+def test_start_engine_warns_about_a_dead_brain():
+    """From Python (a notebook), the start-up check is a RuntimeWarning; the engine runs."""
+    from rtnb.engine.background import start_engine
+
+    url = dead_url()
+    warned = pytest.warns(RuntimeWarning, match=f"the brain endpoint {url} is unreachable")
+    with warned as seen, start_engine(brain=f"{url}#llama3.2") as running:
+        assert running.running
+    assert len(seen) == 1 and "\n" not in str(seen[0].message)
