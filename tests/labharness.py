@@ -181,3 +181,75 @@ def spoken_turn(url: str, token: str, wav: Path, *, screenshot: Path | None = No
         r"(browser→kernel|kernel→browser) (\d+) ms", text)}
     frames = re.search(r"mic frames (\d+)", text)
     return {"text": text, "delays": delays, "frames": int(frames.group(1)) if frames else 0}
+
+
+# -- executed notebooks, opened as they are ----------------------------------------------------
+
+
+def _reader_browser(pw: object) -> object:
+    """Headless Chromium for reading pages (no fake mic)."""
+    return pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"])
+
+
+def _shut_down_kernels(url: str, token: str) -> None:
+    """End every kernel session (opening a notebook starts one; nothing runs in it)."""
+    api = f"{url}/api/sessions"
+    headers = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(urllib.request.Request(api, headers=headers)) as reply:
+        sessions = json.loads(reply.read())
+    for session in sessions:
+        urllib.request.urlopen(urllib.request.Request(
+            f"{api}/{session['id']}", method="DELETE", headers=headers))
+
+
+def first_plot_screenshots(url: str, token: str, root: Path, notebooks: list[str],
+                           out_dir: Path) -> dict[str, dict]:
+    """Open each executed notebook (a path under ``root``, the lab's folder) without running
+    it, and screenshot its first plot output as ``out_dir/<stem>.png``.
+
+    Returns, per notebook: the PNG path, the plot's natural size in pixels, the execution
+    prompt of its cell (``[5]:``, from the file) and whether any cell was running; or
+    ``error`` (with a screenshot of the page as ``<stem>-failure.png``) if no plot showed.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    # Render every cell (no windowing), so the first plot is in the page however far down.
+    tracker = root / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True, exist_ok=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shots: dict[str, dict] = {}
+    with sync_playwright() as pw:
+        browser = _reader_browser(pw)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            for notebook in notebooks:
+                page.goto(f"{url}/lab/tree/{notebook}?reset&token={token}")
+                output = page.locator(".jp-OutputArea-child:has(.jp-OutputArea-output img)")
+                output = output.first
+                try:
+                    output.wait_for(timeout=60_000)
+                except PlaywrightTimeout:
+                    failure = out_dir / f"{Path(notebook).stem}-failure.png"
+                    page.screenshot(path=str(failure))
+                    shots[notebook] = {"error": f"no plot output within 60 s (see {failure})"}
+                    _shut_down_kernels(url, token)
+                    continue
+                output.scroll_into_view_if_needed()
+                image = output.locator("img").first
+                size = image.evaluate("async el => { await el.decode(); "
+                                      "return [el.naturalWidth, el.naturalHeight]; }")
+                cell = page.locator(".jp-CodeCell", has=output)
+                prompt = cell.locator(".jp-InputPrompt").first.inner_text().strip()
+                png = out_dir / f"{Path(notebook).stem}.png"
+                output.screenshot(path=str(png), animations="disabled")
+                running = page.locator(".jp-InputPrompt", has_text="[*]").count() > 0
+                shots[notebook] = {"path": png, "size": size, "prompt": prompt,
+                                   "running": running}
+                _shut_down_kernels(url, token)
+        finally:
+            browser.close()
+    return shots
