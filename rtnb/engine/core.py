@@ -77,6 +77,11 @@ class Speculate(Effect):
     audio: bytes
 
 
+@dataclass(frozen=True)
+class ClearOutputAudio(Effect):
+    """``output_audio_buffer.clear`` on a transport whose server plays the audio (WebRTC)."""
+
+
 Output = dict[str, Any] | Effect
 
 
@@ -202,6 +207,10 @@ class RealtimeCore:
     ``vad_factory`` returns an object with ``process(pcm24: bytes) -> probabilities``
     (one per 32 ms frame) and ``reset()``. ``model`` is the name reported to clients.
     """
+
+    #: True when the server plays the output audio (a WebRTC call): then
+    #: ``output_audio_buffer.clear`` is accepted and becomes :class:`ClearOutputAudio`.
+    server_playback = False
 
     def __init__(self, *, model: str = "rtnb-local",
                  vad_factory: Callable[[], Any] | None = None) -> None:
@@ -490,6 +499,8 @@ class RealtimeCore:
         return [self.event("input_audio_buffer.cleared")]
 
     def _output_clear(self, ev: dict) -> list[Output]:
+        if self.server_playback:
+            return [ClearOutputAudio()]
         raise ProtocolError(
             "unsupported_event",
             "output_audio_buffer.clear is for WebRTC and SIP; over WebSocket the client owns "

@@ -2,7 +2,8 @@
 
 ``POST /v1/responses`` (what the chat-supervisor pattern calls, with function
 tools), ``POST /v1/moderations`` and ``POST /v1/realtime/client_secrets``, plus
-``GET /v1/models`` and ``GET /health``. Handlers take and return plain data; the
+``GET /v1/models`` and ``GET /health``; ``/v1/realtime/calls`` (WebRTC) is
+routed to :class:`~rtnb.engine.calls.Calls`. Handlers take and return plain data; the
 server does the HTTP framing.
 """
 
@@ -11,13 +12,16 @@ from __future__ import annotations
 import json
 import secrets
 import time
+import urllib.parse
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from .auth import bearer
 from .brain.base import BrainRequest
+from .calls import CALLS_PATH, RawReply
 
 if TYPE_CHECKING:
+    from .calls import Calls
     from .server import Engine
 
 MAX_STORED_RESPONSES = 256
@@ -32,13 +36,14 @@ class HttpError(Exception):
 
 
 class HttpApi:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, calls: Calls | None = None) -> None:
         self.engine = engine
+        self.calls = calls
         self._stored: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
 
     async def handle(self, method: str, path: str, headers: dict[str, str],
-                     body: bytes) -> tuple[int, dict[str, Any]]:
-        """Route one request; returns ``(status, JSON body)``."""
+                     body: bytes) -> tuple[int, dict[str, Any] | RawReply]:
+        """Route one request; returns ``(status, JSON body or raw reply)``."""
         try:
             route = path.split("?", 1)[0].rstrip("/")
             if method == "GET" and route in ("", "/health", "/v1"):
@@ -49,6 +54,10 @@ class HttpApi:
                 return 200, {"object": "list", "data": [
                     {"id": self.engine.model, "object": "model", "created": 0,
                      "owned_by": "rtnb"}]}
+            if self.calls is not None and (route == CALLS_PATH
+                                           or route.startswith(CALLS_PATH + "/")):
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+                return await self.calls.handle(method, route, query, headers, body)
             handlers = {
                 "/v1/responses": self.responses,
                 "/v1/moderations": self.moderations,

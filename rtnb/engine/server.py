@@ -24,6 +24,7 @@ from websockets.server import ServerProtocol
 
 from .auth import Auth, bearer, redacting_logger
 from .brain.base import Brain
+from .calls import RawReply
 
 log = logging.getLogger("rtnb.engine")
 #: websockets logs each handshake header at DEBUG; this one hides credentials.
@@ -106,6 +107,7 @@ class EngineServer:
 
     def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 8765, *,
                  sock: socket.socket | None = None) -> None:
+        from .calls import Calls
         from .http_api import HttpApi
 
         self.engine = engine
@@ -114,7 +116,8 @@ class EngineServer:
             host, port = sock.getsockname()[:2]
         self.host = host
         self.port = port
-        self.http = HttpApi(engine)
+        self.calls = Calls(engine, host)
+        self.http = HttpApi(engine, self.calls)
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task] = set()
 
@@ -135,6 +138,7 @@ class EngineServer:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+        await self.calls.close_all()
         for task in list(self._connections):
             task.cancel()
         await asyncio.gather(*self._connections, return_exceptions=True)
@@ -209,9 +213,14 @@ class EngineServer:
                 return
 
     async def _send_http(self, conn: h11.Connection, writer: asyncio.StreamWriter,
-                         status: int, payload: dict[str, Any]) -> None:
-        body = json.dumps(payload).encode()
-        headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
+                         status: int, payload: dict[str, Any] | RawReply) -> None:
+        if isinstance(payload, RawReply):
+            body, extra = payload.body, list(payload.headers.items())
+            headers = [("content-type", payload.content_type)]
+        else:
+            body, extra = json.dumps(payload).encode(), []
+            headers = [("content-type", "application/json")]
+        headers += [*extra, ("content-length", str(len(body)))]
         writer.write(conn.send(h11.Response(status_code=status, headers=headers)))
         writer.write(conn.send(h11.Data(data=body)))
         writer.write(conn.send(h11.EndOfMessage()))
@@ -231,11 +240,15 @@ class EngineServer:
         query = urllib.parse.parse_qs(target.query)
         credential = bearer(request.headers.get("Authorization")) or _subprotocol_key(
             request.headers.get("Sec-WebSocket-Protocol"))
+        call_id = (query.get("call_id") or [None])[0]
+        call = self.calls.get(call_id) if call_id else None
         if target.path.rstrip("/") != REALTIME_PATH:
             response = _reject(proto, 404, f"Unknown path {target.path}; use {REALTIME_PATH}.")
         elif not self.engine.auth.check(credential, allow_ephemeral=True):
             response = _reject(proto, 401, "Missing or invalid bearer token for this rtnb "
                                            "engine.")
+        elif call_id and call is None:
+            response = _reject(proto, 404, f"Call '{call_id}' not found.")
         else:
             response = proto.accept(request)
         proto.send_response(response)
@@ -261,7 +274,12 @@ class EngineServer:
             await flush()
 
         model = (query.get("model") or [self.engine.model])[0]
-        conn = RealtimeConnection(self.engine, send, model)
+        if call is not None:  # join a WebRTC call: same session, its events
+            from .calls import CallAttachment
+
+            conn: Any = CallAttachment(call, send, on_end=writer.close)
+        else:
+            conn = RealtimeConnection(self.engine, send, model)
         try:
             await conn.open()
             fragments: list[bytes] = []
