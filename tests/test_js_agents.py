@@ -1,0 +1,75 @@
+"""The stock JavaScript Agents SDK (``@openai/agents``, pinned in tests/js) over WebSocket.
+
+``node tests/js/agents_ws.mjs`` runs a RealtimeSession with ``transport: 'websocket'``
+against the real engine: text, a tool, a handoff, an output guardrail, a spoken turn
+under server VAD and a barge-in. The script checks every server event against the
+SDK's own zod union (the SDK would silently drop one that fails); this test asserts
+on its report.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import jsharness
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def report(engine, speech, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("js-speech")
+    question, stop = folder / "question.pcm", folder / "stop.pcm"
+    question.write_bytes(speech.utterance("What's the weather in Paris?"))
+    stop.write_bytes(speech.utterance("Stop, please. Wait a moment."))
+    return jsharness.run("agents_ws.mjs", engine.url, str(question), str(stop))
+
+
+def test_every_server_event_passes_the_sdks_zod_schemas(report):
+    assert report["events"] > 200
+    assert report["invalid"] == []
+    assert report["unknownTypes"] == []  # none fell back to the SDK's generic event
+
+
+def test_text_turn(report):
+    text = report["scenarios"]["text"]
+    assert text["output"]
+    assert {"response.output_audio.delta", "response.output_audio_transcript.delta",
+            "response.done"} <= set(text["types"])
+
+
+def test_tool_runs_in_the_sdk_and_the_answer_uses_it(report):
+    tool = report["scenarios"]["tool"]
+    assert tool["args"] == {"city": "Paris"}
+    assert "sunny" in tool["output"].lower() and "18" in tool["output"]
+
+
+def test_handoff_switches_agent(report):
+    handoff = report["scenarios"]["handoff"]
+    assert (handoff["from"], handoff["to"], handoff["answeredBy"]) == (
+        "Triage", "Billing", "Billing")
+    assert "billing" in handoff["output"].lower()
+
+
+def test_output_guardrail_trips_and_the_sdk_asks_again(report):
+    guardrail = report["scenarios"]["guardrail"]
+    assert guardrail["message"].startswith("Output guardrail triggered")
+    assert guardrail["feedback"] == 2  # "Hello!" plus the SDK's corrective message
+    # A reply that finished before the check is cancelled too late: the engine answers the
+    # SDK's response.cancel with OpenAI's error code, nothing else goes wrong.
+    expected = [] if guardrail["firstStatus"] == "cancelled" else ["response_cancel_not_active"]
+    assert report["errors"] == expected
+
+
+def test_spoken_turn_under_server_vad(report):
+    spoken = report["scenarios"]["spoken"]
+    assert "paris" in spoken["transcript"].lower()
+    assert "sunny" in spoken["output"].lower() and spoken["audioDeltas"] > 0
+
+
+def test_barge_in_truncates_at_what_the_sdk_played(report):
+    barge = report["scenarios"]["bargeIn"]
+    assert barge["speechStarted"] and barge["itemMatches"]
+    assert 0 < barge["audioEndMs"] < 8000
+    heard = barge["heardTranscript"]
+    assert barge["fullTranscript"].startswith(heard) and heard != barge["fullTranscript"]
