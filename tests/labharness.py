@@ -110,7 +110,8 @@ def jupyterlab(root: Path, *, nodelay: bool = True) -> Iterator[tuple[str, str]]
                 proc.kill()
 
 
-def _browser(pw: object, wav: Path) -> object:
+def launch_chromium(pw: object, wav: Path) -> object:
+    """Headless Debian Chromium with a fake microphone that plays ``wav`` (in a loop)."""
     return pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
         "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -124,7 +125,7 @@ def transport_delays(url: str, token: str, wav: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = _browser(pw, wav)
+        browser = launch_chromium(pw, wav)
         page = browser.new_page()
         try:
             page.goto(f"{url}/lab/tree/probe.ipynb?reset&token={token}")
@@ -148,7 +149,7 @@ def spoken_turn(url: str, token: str, wav: Path, *, screenshot: Path | None = No
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = _browser(pw, wav)
+        browser = launch_chromium(pw, wav)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:
             page.goto(f"{url}/lab/tree/panel.ipynb?reset&token={token}")

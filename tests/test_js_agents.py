@@ -13,7 +13,7 @@ import pytest
 
 from tests import jsharness
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")

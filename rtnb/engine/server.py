@@ -12,7 +12,7 @@ import json
 import logging
 import socket
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +22,7 @@ from websockets.frames import Opcode
 from websockets.http11 import Response as WsResponse
 from websockets.server import ServerProtocol
 
+from . import cors
 from .auth import Auth, bearer, redacting_logger
 from .brain.base import Brain
 from .calls import RawReply
@@ -201,10 +202,16 @@ class EngineServer:
                     return
             assert request is not None
             headers = {k.decode().lower(): v.decode("latin-1") for k, v in request.headers}
-            status, payload = await self.http.handle(request.method.decode(),
-                                                     request.target.decode(), headers,
-                                                     bytes(body))
-            await self._send_http(conn, writer, status, payload)
+            origin = headers.get("origin")
+            if request.method == b"OPTIONS":  # a browser's CORS preflight
+                allow = cors.preflight(origin, headers.get("access-control-request-headers"))
+                await self._send_http(conn, writer, 200 if allow else 403, RawReply(
+                    200, b"", "text/plain"), allow)
+            else:
+                status, payload = await self.http.handle(request.method.decode(),
+                                                         request.target.decode(), headers,
+                                                         bytes(body))
+                await self._send_http(conn, writer, status, payload, cors.headers(origin))
             if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                 return
             try:
@@ -213,14 +220,14 @@ class EngineServer:
                 return
 
     async def _send_http(self, conn: h11.Connection, writer: asyncio.StreamWriter,
-                         status: int, payload: dict[str, Any] | RawReply) -> None:
+                         status: int, payload: dict[str, Any] | RawReply,
+                         extra: Iterable[tuple[str, str]] = ()) -> None:
         if isinstance(payload, RawReply):
-            body, extra = payload.body, list(payload.headers.items())
-            headers = [("content-type", payload.content_type)]
+            body, content_type = payload.body, payload.content_type
+            extra = [*payload.headers.items(), *extra]
         else:
-            body, extra = json.dumps(payload).encode(), []
-            headers = [("content-type", "application/json")]
-        headers += [*extra, ("content-length", str(len(body)))]
+            body, content_type = json.dumps(payload).encode(), "application/json"
+        headers = [("content-type", content_type), *extra, ("content-length", str(len(body)))]
         writer.write(conn.send(h11.Response(status_code=status, headers=headers)))
         writer.write(conn.send(h11.Data(data=body)))
         writer.write(conn.send(h11.EndOfMessage()))

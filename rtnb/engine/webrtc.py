@@ -122,7 +122,7 @@ class WebRtcCall:
             return
         self.closed.set()
         self._on_close()
-        tasks = list(self._tasks)
+        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
