@@ -27,7 +27,8 @@ def ensure_packages() -> None:
     npm = shutil.which("npm")
     if npm is None:
         pytest.fail("npm is missing: run `npm ci` in tests/js")
-    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=JS, check=True, timeout=600)
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts"],
+                   cwd=JS, check=True, timeout=600)
 
 
 def run(script: str, *args: str, timeout: float = 300) -> dict:

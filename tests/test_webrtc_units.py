@@ -1,4 +1,4 @@
-"""The WebRTC output audio buffer and the calls endpoint's request parsing (no models)."""
+"""WebRTC calls without models: the output audio buffer, offer parsing, ICE addresses, CORS."""
 
 from __future__ import annotations
 
@@ -185,3 +185,50 @@ def test_ice_listens_on_the_engine_address_only():
     assert ice_hosts_for("localhost") == ["127.0.0.1"]
     assert ice_hosts_for("::1") == ["::1"]
     assert ice_hosts_for("0.0.0.0") is None
+
+
+# -- CORS: pages on this machine may call the engine, other sites may not -----------------------
+
+@pytest.mark.parametrize(("origin", "ok"), [
+    ("http://127.0.0.1:8888", True), ("http://localhost:3000", True), ("https://[::1]", True),
+    ("http://127.0.0.5", True), ("https://example.com", False), ("http://192.168.1.4:80", False),
+    ("null", False), (None, False), ("file://", False), ("http://localhost.evil.com", False),
+])
+def test_cors_allows_loopback_origins_only(origin, ok):
+    from rtnb.engine import cors
+
+    assert cors.allowed(origin) is ok
+    assert bool(cors.headers(origin)) is ok
+    pre = dict(cors.preflight(origin, "authorization, content-type, x-openai-agents-sdk"))
+    if ok:
+        assert pre["access-control-allow-origin"] == origin
+        assert pre["access-control-expose-headers"] == "Location"
+        assert "x-openai-agents-sdk" in pre["access-control-allow-headers"]
+    else:
+        assert pre == {}
+
+
+def test_engine_answers_preflights_and_marks_replies():
+    import urllib.error
+    import urllib.request
+
+    from rtnb.engine.background import start_engine
+    from rtnb.engine.brain import make_brain
+    from rtnb.engine.server import Engine
+
+    with start_engine(engine=Engine(brain=make_brain(None))) as running:
+        url = running.http_url + "/realtime/calls"
+        pre = urllib.request.Request(url, method="OPTIONS", headers={
+            "Origin": "http://127.0.0.1:9999", "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type"})
+        with urllib.request.urlopen(pre) as reply:
+            assert reply.headers["access-control-allow-origin"] == "http://127.0.0.1:9999"
+            assert "POST" in reply.headers["access-control-allow-methods"]
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(urllib.request.Request(url, method="OPTIONS", headers={
+                "Origin": "https://example.com"}))
+        assert err.value.code == 403
+        get = urllib.request.Request(running.http_url + "/models",
+                                     headers={"Origin": "http://localhost:3000"})
+        with urllib.request.urlopen(get) as reply:
+            assert reply.headers["access-control-allow-origin"] == "http://localhost:3000"
