@@ -16,8 +16,6 @@ import json
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from email import policy
-from email.parser import BytesParser
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -86,6 +84,9 @@ def _text(data: bytes, param: str) -> str:
 
 
 def _form_fields(content_type: str, body: bytes) -> dict[str, bytes]:
+    from email import policy
+    from email.parser import BytesParser
+
     head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1")
     message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
     if not message.is_multipart():
