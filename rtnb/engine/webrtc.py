@@ -50,6 +50,8 @@ CONNECT_TIMEOUT_S = 30.0
 FRAME_S = 0.020
 OPUS_RATE = 48_000
 OPUS_FRAME = 960  # samples in 20 ms
+#: A microphone frame the core refuses is reported at most this often (it has 50 a second).
+MIC_ERROR_EVERY_S = 5.0
 #: When the media clock falls this far behind (a starved CPU), it restarts rather than burst.
 MAX_LAG_S = 0.2
 
@@ -239,6 +241,7 @@ class WebRtcCall:
     async def _listen(self, track: MediaStreamTrack) -> None:
         """The caller's microphone → 24 kHz PCM16 → the core's input buffer."""
         to24k = _Resampler(wire_audio.RATE)
+        last_error = -MIC_ERROR_EVERY_S
         while True:
             try:
                 frame = await track.recv()
@@ -249,8 +252,11 @@ class WebRtcCall:
                 continue
             try:
                 outputs: list[Output] = self.core.feed_audio(pcm)
-            except ProtocolError as err:
-                outputs = [self.core.error(err)]
+            except ProtocolError as err:  # e.g. a full buffer in push-to-talk: say so, rarely
+                outputs = []
+                if time.monotonic() - last_error >= MIC_ERROR_EVERY_S:
+                    last_error = time.monotonic()
+                    outputs = [self.core.error(err)]
             await self.conn.dispatch(outputs)
 
     def _spawn(self, coro: Any) -> None:
