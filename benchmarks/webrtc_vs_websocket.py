@@ -7,10 +7,13 @@ a 20 ms Opus media track on WebRTC (an aiortc caller, ``tests/webrtc_peer.py``, 
 is placed with ``client.realtime.calls.create``). Server VAD with its defaults ends each turn.
 
 Per turn the client measures ``e2e``: from the end of the user's speech (the wall time the
-last sample above -40 dBFS left the client) to the first assistant audio the client has:
-the first ``response.output_audio.delta`` on the WebSocket; the first received 20 ms frame
-louder than -40 dBFS RMS on WebRTC (after Opus, RTP over loopback UDP and aiortc's jitter
-buffer). WebRTC rows also split that into ``server_start`` (until the data channel's
+last sample above -40 dBFS left the client) to the moment the first audible assistant sound
+(the first 20 ms louder than -40 dBFS RMS) plays. On WebRTC that is the arrival of the
+first such frame (after Opus, RTP over loopback UDP and aiortc's jitter buffer). On the
+WebSocket playback starts with the first ``response.output_audio.delta``, so it is that
+arrival plus the quiet lead of the reply's audio before its first loud 20 ms (TTS output
+starts softly; both transports carry the same reply). WebSocket rows also give
+``first_delta``; WebRTC rows split ``e2e`` into ``server_start`` (until the data channel's
 ``output_audio_buffer.started``) and ``media`` (from there to the first audible frame).
 
     python benchmarks/webrtc_vs_websocket.py                  # 2 cores
@@ -26,12 +29,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import statistics
 import sys
 import time
 from typing import Any
 
+import numpy as np
 from _realtime import (
     VOICES,
     CpuMonitor,
@@ -47,7 +52,8 @@ from _realtime import (
 )
 
 METRICS = {
-    "e2e": "end of speech → first assistant audio at the client (ms)",
+    "e2e": "end of speech → the first audible 20 ms of the reply plays at the client (ms)",
+    "first_delta": "WebSocket: end of speech → first response.output_audio.delta arrives",
     "server_start": "WebRTC: end of speech → output_audio_buffer.started on the data channel",
     "media": "WebRTC: output_audio_buffer.started → first audible frame received",
 }
@@ -83,13 +89,24 @@ async def websocket_turn(conn: Any, log: EventLog, mic: PacedMic, pcm: bytes,
     mark = log.mark()
     start = mic.play(bytes(int(lead_ms * 48)) + pcm)
     _, end_ms = speech_bounds(pcm)
-    _, created = await log.wait("response.created", mark, 60)
     t_audio, delta = await log.wait("response.output_audio.delta", mark, 60)
     eos = mic.wall_at(start + lead_ms + end_ms)
     await log.wait("response.done", mark, 60)
+    reply = b"".join(base64.b64decode(ev.delta) for _, ev in
+                     log.find("response.output_audio.delta", mark))
     user = log.find("conversation.item.done", mark)[0][1].item.id
     await fresh_conversation(conn, log, [user, delta.item_id])
-    return {"e2e": (t_audio - eos) * 1000, "foreign_cpu": _pct(cpu.share(eos - 0.6, t_audio))}
+    lead = quiet_lead_ms(reply)
+    return {"e2e": (t_audio - eos) * 1000 + lead, "first_delta": (t_audio - eos) * 1000,
+            "quiet_lead": lead, "foreign_cpu": _pct(cpu.share(eos - 0.6, t_audio))}
+
+
+def quiet_lead_ms(pcm: bytes, rms: float = 0.01) -> float:
+    """Milliseconds of 24 kHz PCM16 before the first 20 ms frame louder than ``rms``."""
+    x = np.frombuffer(pcm[: len(pcm) - len(pcm) % 960], "<i2").astype(np.float32) / 32768
+    frames = np.sqrt((x.reshape(-1, 480) ** 2).mean(axis=1)) if x.size else np.zeros(0)
+    loud = np.nonzero(frames > rms)[0]
+    return float(loud[0] * 20) if loud.size else float(frames.size * 20)
 
 
 async def webrtc_turn(caller: Any, pcm: bytes, lead_ms: float,
@@ -133,7 +150,8 @@ async def _event(caller: Any, kind: str, since: int, where: Any = None,
                 return caller.arrivals[i], event
             i += 1
         await asyncio.sleep(0.005)
-    raise TimeoutError(f"no {kind} within {timeout:.0f}s")
+    seen = [e["type"] for e in caller.events[since:]]
+    raise TimeoutError(f"no {kind} within {timeout:.0f}s; since the turn began: {seen}")
 
 
 def _pct(share: float | None) -> float | None:
