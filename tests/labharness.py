@@ -65,12 +65,13 @@ def write_notebook(path: Path, source: str | list[str] = NOTEBOOK) -> None:
         "nbformat": 4, "nbformat_minor": 5}))
 
 
-def write_fake_mic(path: Path, text: str = "What's the weather in Paris?") -> None:
+def write_fake_mic(path: Path, text: str = "What's the weather in Paris?",
+                   tail_ms: float = 15000) -> None:
     """A 48 kHz WAV: lead silence, the question, then a long pause (Chromium loops it)."""
     from rtnb import audio
     from tests import speechgen
 
-    pcm = speechgen.with_silence(speechgen.utterance(text), 3000, 15000)
+    pcm = speechgen.with_silence(speechgen.utterance(text), 3000, tail_ms)
     audio.write_wav(path, audio.resample(audio.to_float(pcm), 24000, 48000), 48000)
 
 

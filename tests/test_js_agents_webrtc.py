@@ -56,7 +56,7 @@ def test_spoken_question_gets_a_spoken_answer_over_webrtc(engine, page_url, tmp_
     from playwright.sync_api import sync_playwright
 
     wav = tmp_path / "question.wav"
-    labharness.write_fake_mic(wav, "What's the weather in Paris?")
+    labharness.write_fake_mic(wav, "What's the weather in Paris?", tail_ms=90_000)  # no loop
     key = engine.issue_client_secret()
     engine_url = engine.http_url.removesuffix("/v1")
     with sync_playwright() as pw:

@@ -31,7 +31,7 @@ def test_chapter_8_page_calls_the_engine_over_webrtc(tmp_path):
     exec(compile(page_cell(), "08_production: WebRTC page", "exec"), namespace)
     page_server = namespace["page"]
     wav = tmp_path / "question.wav"
-    labharness.write_fake_mic(wav, "What's the weather in Paris?")
+    labharness.write_fake_mic(wav, "What's the weather in Paris?", tail_ms=90_000)  # no loop
     try:
         with sync_playwright() as pw:
             browser = labharness.launch_chromium(pw, wav)
@@ -39,10 +39,8 @@ def test_chapter_8_page_calls_the_engine_over_webrtc(tmp_path):
                 page = browser.new_page()
                 page.goto(f"http://127.0.0.1:{page_server.server_address[1]}/")
                 page.click("#call")
-                page.wait_for_function("document.querySelector('#state').textContent "
-                                       "=== 'connected'", timeout=30_000)
                 page.wait_for_function("document.querySelector('#log').textContent"
-                                       ".includes('assistant:')", timeout=90_000)
+                                       ".includes('assistant:')", timeout=150_000)
                 log = page.inner_text("#log")
             finally:
                 browser.close()
