@@ -135,7 +135,7 @@ class WebRtcCall:
     # -- peer connection events --------------------------------------------------------------
 
     def _on_datachannel(self, channel: Any) -> None:
-        if channel.label != DATA_CHANNEL or self._channel is not None:
+        if channel.label != DATA_CHANNEL or self._channel is not None or self.closed.is_set():
             return
         self._channel = channel
         inbox: asyncio.Queue[str | bytes] = asyncio.Queue()
@@ -260,6 +260,9 @@ class WebRtcCall:
             await self.conn.dispatch(outputs)
 
     def _spawn(self, coro: Any) -> None:
+        if self.closed.is_set():  # e.g. the data channel opened as the call was hung up
+            coro.close()
+            return
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._done)
