@@ -27,6 +27,17 @@ PHRASES = [
     "How much is a train ticket to Boston?",
 ]
 
+#: Numbers and very short utterances: where short Whisper windows go wrong first.
+NUMBER_PHRASES = [
+    "My order number is 58213.",
+    "Call me back at 202 555 0173.",
+    "I need 3 tickets for the 7 15 show.",
+    "My zip code is 94110.",
+    "Room 1204, please.",
+    "It was 19 degrees on the 21st.",
+]
+SHORT_PHRASES = ["Yes.", "No.", "Thanks.", "Stop.", "Sure, go ahead.", "Two."]
+
 CACHE_DIR = Path(os.environ.get("RTNB_SPEECH_CACHE") or Path(tempfile.gettempdir()) / "rtnb-speech")
 _VERSION = "piper-joe-medium/2"  # bump to invalidate cached audio
 _tts: PiperTts | None = None

@@ -15,6 +15,7 @@ import copy
 import itertools
 import json
 import logging
+import math
 import re
 import secrets
 from collections.abc import Callable
@@ -38,6 +39,9 @@ MAX_BUFFER_BYTES = 15 * 60 * 48_000
 #: Deepest JSON nesting a client event may have (tool schemas need far less; deeper
 #: values would exhaust the stack while they are validated, copied and serialised).
 MAX_JSON_DEPTH = 64
+#: A pause this long (ms of silence) starts a speculative decode of the speech before it and
+#: becomes a part boundary if the user goes on (at most half the silence window).
+PAUSE_MS = 160
 
 log = logging.getLogger("rtnb.engine")
 
@@ -59,22 +63,48 @@ class CancelResponse(Effect):
     response_id: str
 
 
+Span = tuple[int, int]
+
+
 @dataclass(frozen=True)
 class Transcribe(Effect):
-    """Transcribe a committed user item. ``key`` matches an earlier :class:`Speculate`."""
+    """Transcribe a committed user item.
+
+    ``parts`` are ``(key, pcm)`` pieces of the speech, cut at the pauses where the core
+    speculated: their texts, joined in order, are the transcript. A part whose key matches
+    an earlier :class:`Speculate` reuses that decode; any other is decoded now. The parts
+    cover the speech without a gap from its start to the VAD's last voiced frame (only the
+    silence window of ``audio`` follows). No parts: decode ``audio`` whole. ``key`` is the
+    last part's.
+    """
 
     item_id: str
     audio: bytes
-    key: tuple[int, int] | None
+    key: Span | None
     emit: bool
+    parts: tuple[tuple[Span, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
 class Speculate(Effect):
-    """Start transcribing early: the user paused, the turn may be ending."""
+    """Decode a part of the speech early: the user has paused for :data:`PAUSE_MS`.
 
-    key: tuple[int, int]
+    ``key`` is the part's span on the audio clock (ms) and ``context`` the keys of the
+    item's earlier parts (their text makes a good prompt). Nothing is thrown away: if the
+    user goes on talking, this part stays and the next one starts where it ends; if not,
+    it is the item's last part.
+    """
+
+    key: Span
     audio: bytes
+    context: tuple[Span, ...] = ()
+
+
+@dataclass(frozen=True)
+class Discard(Effect):
+    """Speculative parts no item will use (the buffer was cleared or committed by hand)."""
+
+    keys: tuple[Span, ...]
 
 
 @dataclass(frozen=True)
@@ -229,6 +259,9 @@ class RealtimeCore:
         self._turn = turns.TurnState()
         self._turn_cfg = turns.TurnConfig()
         self._speech_item: str | None = None
+        self._parts: list[Span] = []  # kept parts of the speech in progress
+        self._part_start = 0
+        self._spec: Span | None = None  # this pause's speculative part
         self._decoder = wire_audio.StreamDecoder("audio/pcm")
         self._configure_turns()
 
@@ -306,9 +339,11 @@ class RealtimeCore:
         new_input = cfgmod.format_type(self.session["audio"]["input"]["format"])
         if new_input != old_input:
             self._decoder = wire_audio.StreamDecoder(new_input)
+        out: list[Output] = []
         if self.session["audio"]["input"]["turn_detection"] != old_td:
+            out += self._discard_parts()
             self._configure_turns()
-        return [self.event("session.updated", session=self.session)]
+        return [*out, self.event("session.updated", session=self.session)]
 
     @property
     def turn_detection(self) -> dict | None:
@@ -367,6 +402,7 @@ class RealtimeCore:
             self._turn, evs = turns.step(self._turn, float(p), self._turn_cfg, extend=extend)
             for ev in evs:
                 out.extend(self._on_turn_event(ev))
+            out.extend(self._speculate())
         if self._turn.phase == "idle":
             self._trim_idle_buffer()
         return out
@@ -388,9 +424,32 @@ class RealtimeCore:
         b -= b % 2
         return bytes(self._buffer[a:b])
 
+    def _speculate(self) -> list[Output]:
+        """Start decoding the speech so far once a pause lasts long enough."""
+        st = self._turn
+        pause = min(PAUSE_MS, self._turn_cfg.silence_duration_ms // 2)
+        if st.phase != "trailing" or self._spec is not None or st.t_ms - st.last_voice_ms < pause:
+            return []
+        self._spec = (self._part_start, st.last_voice_ms + turns.FRAME_MS)
+        return [Speculate(self._spec, self._slice(*self._spec), tuple(self._parts))]
+
+    def _discard_parts(self) -> list[Output]:
+        """Forget the speech in progress's parts; the I/O layer may drop their decodes."""
+        keys = (*self._parts, *([self._spec] if self._spec else []))
+        self._parts, self._spec = [], None
+        return [Discard(keys)] if keys else []
+
     def _on_turn_event(self, ev: turns.TurnEvent) -> list[Output]:
         td = self.turn_detection or {}
+        if ev.kind == "speech_resumed" and self._spec is not None:
+            # The words before the pause stay as they are: keep them as a part.
+            self._parts.append(self._spec)
+            self._part_start, self._spec = self._spec[1], None
+            return []
         if ev.kind == "speech_started":
+            self._parts, self._spec = [], None
+            # The padded start can reach into audio an earlier item already took.
+            self._part_start = max(ev.audio_start_ms, math.ceil(self._buffer_start_ms))
             self._speech_item = self.new_id("item")
             out: list[Output] = [self.event("input_audio_buffer.speech_started",
                                             audio_start_ms=ev.audio_start_ms,
@@ -398,16 +457,17 @@ class RealtimeCore:
             if td.get("interrupt_response", True) and self.active:
                 out.extend(self.cancel(self.active, "turn_detected"))
             return out
-        if ev.kind == "silence_began":
-            span = (self._turn.speech_start_ms, ev.audio_start_ms + turns.FRAME_MS)
-            return [Speculate(span, self._slice(*span))]
         if ev.kind == "speech_stopped":
             item_id = self._speech_item or self.new_id("item")
             out = [self.event("input_audio_buffer.speech_stopped",
                               audio_end_ms=ev.audio_start_ms, item_id=item_id)]
             start = self._turn.speech_start_ms
-            key = (start, ev.audio_start_ms + turns.FRAME_MS)
-            out.extend(self._commit(item_id, self._slice(start), key))
+            key = (self._part_start, ev.audio_start_ms + turns.FRAME_MS)
+            parts = tuple((k, self._slice(*k)) for k in (*self._parts, key))
+            self._parts, self._spec = [], None
+            # Audio after this frame (same append) belongs to what comes next.
+            out.extend(self._commit(item_id, self._slice(start, ev.audio_ms), key, parts=parts,
+                                    until_ms=ev.audio_ms))
             if td.get("create_response", True):
                 out.extend(self._create_response({}))
             return out
@@ -430,13 +490,22 @@ class RealtimeCore:
                 f"{MIN_COMMIT_MS}ms of audio, but buffer only has {buffered:.2f}ms of audio.")
         item_id = self._speech_item if self._turn.phase != "idle" and self._speech_item \
             else self.new_id("item")
-        out = self._commit(item_id, bytes(self._buffer), None)
+        out = self._discard_parts()
+        out += self._commit(item_id, bytes(self._buffer), None)
         self._turn = turns.TurnState(t_ms=self._turn.t_ms)
         return out
 
-    def _commit(self, item_id: str, pcm: bytes, key, timeout: bool = False) -> list[Output]:
-        self._buffer_start_ms = self.audio_clock_ms
-        self._buffer.clear()
+    def _commit(self, item_id: str, pcm: bytes, key: Span | None, timeout: bool = False,
+                parts: tuple[tuple[Span, bytes], ...] = (),
+                until_ms: float | None = None) -> list[Output]:
+        """Add a user item of ``pcm``; the buffer keeps only what follows ``until_ms``."""
+        if until_ms is None:
+            self._buffer_start_ms = self.audio_clock_ms
+            self._buffer.clear()
+        else:
+            keep = self._slice(until_ms)
+            self._buffer_start_ms = self.audio_clock_ms - len(keep) / 48
+            self._buffer[:] = keep
         self._speech_item = None
         previous = self.conversation.last_id
         item = {"id": item_id, "object": "realtime.item", "type": "message", "role": "user",
@@ -454,7 +523,7 @@ class RealtimeCore:
         if timeout:
             item["content"][0]["transcript"] = ""
         else:
-            out.append(Transcribe(item_id, pcm, key, emit))
+            out.append(Transcribe(item_id, pcm, key, emit, parts))
         return out
 
     def transcribed(self, item_id: str, text: str, emit: bool,
@@ -496,7 +565,7 @@ class RealtimeCore:
         self._turn = turns.TurnState(t_ms=self._turn.t_ms)
         if self._vad is not None:
             self._vad.reset()
-        return [self.event("input_audio_buffer.cleared")]
+        return [*self._discard_parts(), self.event("input_audio_buffer.cleared")]
 
     def _output_clear(self, ev: dict) -> list[Output]:
         if self.server_playback:

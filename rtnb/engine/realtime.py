@@ -1,13 +1,15 @@
 """Drive one realtime connection: run the core's effects with the speech parts.
 
 The core decides *what* happens; this module does the slow parts off the event
-loop (ASR and TTS in worker threads, the brain as a coroutine) and feeds the
-results back to the core, sending every server event it returns.
+loop (ASR on the engine's shared :class:`~rtnb.engine.asr_worker.AsrWorker`, TTS in
+worker threads, the brain as a coroutine) and feeds the results back to the core,
+sending every server event it returns.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +19,7 @@ from .brain import BrainError
 from .brain.base import BrainReply, item_text
 from .core import (
     CancelResponse,
+    Discard,
     Output,
     RealtimeCore,
     Speculate,
@@ -43,6 +46,7 @@ class RealtimeConnection:
         self._send = send
         self._responses: dict[str, asyncio.Task] = {}
         self._transcripts: dict[str, asyncio.Future] = {}
+        #: Speculative part decodes of the speech in progress, by key.
         self._speculative: dict[tuple[int, int], asyncio.Future] = {}
         self._tasks: set[asyncio.Task] = set()
 
@@ -53,6 +57,7 @@ class RealtimeConnection:
         await self.dispatch(self.core.receive(message))
 
     async def close(self) -> None:
+        self._drop(list(self._speculative))
         tasks = [*self._responses.values(), *self._tasks]
         for task in tasks:
             task.cancel()
@@ -73,28 +78,55 @@ class RealtimeConnection:
                     task.cancel()
             elif isinstance(out, Transcribe):
                 self._transcripts[out.item_id] = asyncio.get_running_loop().create_future()
-                self._spawn(self._transcribe(out))
+                ready = {key: self._speculative.pop(key) for key, _ in out.parts
+                         if key in self._speculative}
+                self._drop(list(self._speculative))  # nothing else is still valid
+                self._spawn(self._transcribe(out, ready))
             elif isinstance(out, Speculate):
-                # Only the latest pause matters; older guesses are dropped.
-                self._speculative = {out.key: self._asr_future(out.audio)}
+                context = [self._speculative.get(key) for key in out.context]
+                self._speculative[out.key] = asyncio.ensure_future(
+                    self._decode(out.audio, context))
+            elif isinstance(out, Discard):
+                self._drop(out.keys)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _asr_future(self, pcm: bytes) -> asyncio.Future:
-        loop = asyncio.get_running_loop()
-        return loop.run_in_executor(self.engine.asr_pool, self.engine.asr.transcribe, pcm)
+    def _drop(self, keys: Any) -> None:
+        for key in keys:
+            fut = self._speculative.pop(key, None)
+            if fut is not None:
+                fut.cancel()  # the worker skips it unless it is already decoding
+
+    async def _decode(self, pcm: bytes, context: list[asyncio.Future | None]) -> str:
+        """Text of ``pcm``, prompted with the text of the parts before it."""
+        before = []
+        for fut in context:
+            if fut is not None:
+                with contextlib.suppress(Exception):
+                    before.append(await asyncio.shield(fut))
+        prompt = " ".join(t for t in before if t) or None
+        return await self.engine.asr_worker.submit(self, pcm, prompt)
 
     # -- transcription -----------------------------------------------------------------------
 
-    async def _transcribe(self, job: Transcribe) -> None:
+    async def _transcribe(self, job: Transcribe, ready: dict[tuple[int, int], Any]) -> None:
         fut = self._transcripts[job.item_id]
         text = ""
         try:
-            guess = self._speculative.pop(job.key, None) if job.key else None
-            text = await (guess if guess is not None else self._asr_future(job.audio))
+            if job.parts:
+                texts: list[str] = []
+                for key, pcm in job.parts:
+                    guess = ready.get(key)
+                    if guess is None:
+                        guess = self.engine.asr_worker.submit(
+                            self, pcm, " ".join(t for t in texts if t) or None)
+                    texts.append(await guess)
+                text = " ".join(t for t in texts if t)
+            else:
+                text = await self.engine.asr_worker.submit(self, job.audio)
             outputs = self.core.transcribed(job.item_id, text, job.emit, len(job.audio) / 48)
         except asyncio.CancelledError:
             raise

@@ -23,6 +23,7 @@ from websockets.http11 import Response as WsResponse
 from websockets.server import ServerProtocol
 
 from . import cors
+from .asr_worker import AsrWorker
 from .auth import Auth, bearer, redacting_logger
 from .brain.base import Brain
 from .calls import RawReply
@@ -48,10 +49,13 @@ class Engine:
     vad_factory: Callable[[], Any] | None = None
     model: str = "rtnb-local"
     auth: Auth = field(default_factory=Auth)
-    asr_pool: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="rtnb-asr"))
+    #: One ASR thread for every session, batching requests that arrive together.
+    asr_worker: AsrWorker = field(init=False, repr=False)
     tts_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="rtnb-tts"))
+
+    def __post_init__(self) -> None:
+        self.asr_worker = AsrWorker(lambda: self.asr)
 
     @classmethod
     def load(cls, brain: Brain | None = None, *, token: str | None = None,

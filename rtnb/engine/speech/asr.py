@@ -1,14 +1,43 @@
-"""Offline speech recognition: faster-whisper with the bundled whisper tiny.en int8 model."""
+"""Offline speech recognition: Whisper tiny.en (CTranslate2 int8) with sized encoder windows.
+
+faster-whisper's ``transcribe`` pads every call to Whisper's 30 s window, so a 2 s
+utterance costs as much as 30 s of audio. CTranslate2's encoder takes fewer mel frames,
+so :class:`WhisperAsr` encodes only the audio plus :data:`MARGIN_S` of silence. Short
+windows sometimes make the decoder loop or mangle numbers, so every decode is checked
+(:func:`degenerate`) and redone with the next longer window of :data:`FALLBACK_MARGINS_S`
+(the last one is the full 30 s) when it looks wrong. Several utterances decode in one
+``generate`` call (:meth:`WhisperAsr.transcribe_many`); ``benchmarks/asr_windows.py``
+measured the margins.
+"""
 
 from __future__ import annotations
 
 import importlib.util
+import math
+import os
 import threading
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from rtnb.wer import normalize
+
 _RATE = 16000
+FRAMES_PER_S = 100  # mel frames (hop 160 at 16 kHz)
+FULL_WINDOW_S = 30.0
+#: Silence appended after the audio before encoding (seconds), chosen by measurement.
+MARGIN_S = 1.0
+#: Margins tried, in order, while a decode looks degenerate; ``None`` is the full window.
+FALLBACK_MARGINS_S: tuple[float | None, ...] = (MARGIN_S, 3.0, None)
+#: Output budget: tokens per second of audio plus a constant (the set's most is ~4.5/s).
+TOKENS_PER_S = 8.0
+TOKENS_SLACK = 12
+COMPRESSION_LIMIT = 2.4  # Whisper's own threshold for "too repetitive"
+REPEAT_NGRAM = 4  # a run of this many words that occurs twice is taken for a loop
+MAX_LENGTH = 448  # Whisper's decoder context
 
 
 def default_model_dir() -> Path:
@@ -22,17 +51,64 @@ def default_model_dir() -> Path:
     return path
 
 
+def compression_ratio(text: str) -> float:
+    data = text.encode()
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def token_budget(seconds: float) -> int:
+    """Most new tokens a decode of ``seconds`` of audio may produce."""
+    return int(math.ceil(TOKENS_PER_S * seconds)) + TOKENS_SLACK
+
+
+def degenerate(text: str, n_tokens: int, budget: int) -> str | None:
+    """Why a decode looks broken (``"length"``, ``"compression"``, ``"repeat"``), or None."""
+    if n_tokens >= budget:
+        return "length"
+    if compression_ratio(text) > COMPRESSION_LIMIT:
+        return "compression"
+    words = normalize(text)
+    seen: set[tuple[str, ...]] = set()
+    for i in range(len(words) - REPEAT_NGRAM + 1):
+        gram = tuple(words[i:i + REPEAT_NGRAM])
+        if gram in seen:
+            return "repeat"
+        seen.add(gram)
+    return None
+
+
+@dataclass
+class Decoded:
+    """One transcription and how it was obtained."""
+
+    text: str
+    seconds: float  # audio duration
+    window_s: float  # encoder window of the accepted decode
+    #: ``(window_s, reason)`` of each rejected try.
+    rejected: list[tuple[float, str]] = field(default_factory=list)
+
+
 class WhisperAsr:
-    """Greedy whisper tiny.en transcription on CPU. Safe to call from several threads."""
+    """Greedy Whisper tiny.en transcription on CPU. Safe to call from several threads.
+
+    ``margins`` overrides :data:`FALLBACK_MARGINS_S` (the benchmarks sweep it);
+    ``guard=False`` accepts the first decode as it is.
+    """
 
     name = "whisper-tiny.en"
 
-    def __init__(self, model_dir: str | Path | None = None, cpu_threads: int = 2) -> None:
+    def __init__(self, model_dir: str | Path | None = None, cpu_threads: int | None = None,
+                 margins: Sequence[float | None] = FALLBACK_MARGINS_S,
+                 guard: bool = True) -> None:
         from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
 
         path = Path(model_dir) if model_dir else default_model_dir()
         if not path.is_dir():
             raise FileNotFoundError(f"whisper model directory not found: {path}")
+        if cpu_threads is None:
+            cpu_threads = min(4, len(os.sched_getaffinity(0)))
         # A local directory never touches the hub; local_files_only guards any fallback.
         self._model = WhisperModel(
             str(path),
@@ -41,16 +117,141 @@ class WhisperAsr:
             cpu_threads=cpu_threads,
             local_files_only=True,
         )
+        self._tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual,
+                                    task="transcribe", language="en")
+        self._suppress = get_suppressed_tokens(self._tokenizer, [-1])
+        self.margins = tuple(margins)
+        self.guard = guard
         self._lock = threading.Lock()
 
-    def transcribe(self, audio: bytes | np.ndarray, prompt: str | None = None) -> str:
-        """Text of 24 kHz PCM16 bytes or a 24 kHz float array (``prompt`` biases spelling)."""
+    # -- input ------------------------------------------------------------------------------
+
+    @staticmethod
+    def to_16k(audio: bytes | np.ndarray) -> np.ndarray:
+        """24 kHz PCM16 bytes or a 24 kHz float array as 16 kHz float32."""
         from rtnb.audio import RATE, load_audio, resample
 
         if isinstance(audio, np.ndarray):
-            x = resample(load_audio(audio), RATE, _RATE)
-        else:
-            x = load_audio(audio, rate=_RATE)
+            return resample(load_audio(audio), RATE, _RATE)
+        return load_audio(audio, rate=_RATE)
+
+    def _features(self, x: np.ndarray, frames: int) -> np.ndarray:
+        """Log-mel of ``x`` padded with silence to ``frames`` frames (``[n_mels, frames]``)."""
+        n = frames * (_RATE // FRAMES_PER_S)
+        x = np.pad(x[:n], (0, max(0, n - x.size))).astype(np.float32)
+        mel = self._model.feature_extractor(x, padding=0)
+        return mel[:, :frames]
+
+    # -- decoding ---------------------------------------------------------------------------
+
+    def transcribe(self, audio: bytes | np.ndarray, prompt: str | None = None) -> str:
+        """Text of 24 kHz PCM16 bytes or a 24 kHz float array (``prompt`` biases spelling)."""
+        return self.transcribe_many([(self.to_16k(audio), prompt)])[0].text
+
+    def transcribe_batch(self, jobs: Sequence[tuple[bytes | np.ndarray, str | None]]
+                         ) -> list[str]:
+        """Texts of several ``(24 kHz audio, prompt)`` jobs, decoded together."""
+        return [d.text for d in self.transcribe_many([(self.to_16k(a), p) for a, p in jobs])]
+
+    def transcribe_many(self, items: Sequence[tuple[np.ndarray, str | None]]
+                        ) -> list[Decoded]:
+        """Guarded decodes of several 16 kHz utterances, batched into shared ``generate`` calls.
+
+        Each item is ``(audio, prompt)``. Audio too long for one window goes through
+        :meth:`transcribe_full` on its own.
+        """
+        out: list[Decoded | None] = [None] * len(items)
+        level = {i: 0 for i in range(len(items))}
+        rejected: dict[int, list[tuple[float, str]]] = {i: [] for i in range(len(items))}
+        for i, (x, _) in enumerate(items):
+            seconds = x.size / _RATE
+            if x.size == 0:
+                out[i] = Decoded("", 0.0, 0.0)
+            elif seconds + (self.margins[0] or FULL_WINDOW_S) > FULL_WINDOW_S:
+                out[i] = Decoded(self._full(x, items[i][1]), seconds, FULL_WINDOW_S)
+        while pending := [i for i in range(len(items)) if out[i] is None]:
+            window = max(self._window(items[i][0].size / _RATE, level[i]) for i in pending)
+            results = self._generate_grouped([items[i] for i in pending], window)
+            for i, (text, n_tokens, budget) in zip(pending, results, strict=True):
+                seconds = items[i][0].size / _RATE
+                last = level[i] + 1 >= len(self.margins)
+                reason = degenerate(text, n_tokens, budget) if self.guard else None
+                if reason is None or last:
+                    out[i] = Decoded(text, seconds, window, rejected[i])
+                else:
+                    rejected[i].append((window, reason))
+                    level[i] += 1
+        return [d for d in out if d is not None]
+
+    def _window(self, seconds: float, level: int) -> float:
+        margin = self.margins[level]
+        if margin is None:
+            return FULL_WINDOW_S
+        return min(FULL_WINDOW_S, seconds + margin)
+
+    def _generate_grouped(self, items: Sequence[tuple[np.ndarray, str | None]],
+                          window_s: float) -> list[tuple[str, int, int]]:
+        """:meth:`_generate` per prompt length (CTranslate2 wants one per batch)."""
+        prompts = [self._prompt(p) for _, p in items]
+        groups: dict[int, list[int]] = {}
+        for i, p in enumerate(prompts):
+            groups.setdefault(len(p), []).append(i)
+        out: list[tuple[str, int, int]] = [("", 0, 0)] * len(items)
+        for members in groups.values():
+            for i, r in zip(members, self._generate([items[i][0] for i in members],
+                                                    [prompts[i] for i in members], window_s),
+                            strict=True):
+                out[i] = r
+        return out
+
+    def _generate(self, audio: Sequence[np.ndarray], prompts: list[list[int]], window_s: float
+                  ) -> list[tuple[str, int, int]]:
+        """One batched ``generate``: ``(text, tokens, token budget)`` per item."""
+        import ctranslate2
+
+        frames = int(math.ceil(window_s * FRAMES_PER_S))
+        frames += frames % 2  # the encoder's convolution has stride 2
+        feats = np.stack([self._features(x, frames) for x in audio])
+        budgets = [token_budget(x.size / _RATE) for x in audio]
+        max_length = min(MAX_LENGTH, max(len(p) + b for p, b in zip(prompts, budgets,
+                                                                     strict=True)))
+        with self._lock:
+            results = self._model.model.generate(
+                ctranslate2.StorageView.from_array(np.ascontiguousarray(feats)),
+                prompts,
+                beam_size=1,
+                max_length=max_length,
+                return_scores=True,
+                return_no_speech_prob=True,
+                suppress_blank=True,
+                suppress_tokens=self._suppress,
+            )
+        out = []
+        for r, budget in zip(results, budgets, strict=True):
+            tokens = [t for t in r.sequences_ids[0] if t < self._tokenizer.eot]
+            text = self._tokenizer.decode(tokens).strip()
+            # faster-whisper's silence rule: likely no speech and a low average log-prob.
+            avg_logprob = r.scores[0] * len(tokens) / (len(tokens) + 1)
+            if r.no_speech_prob > 0.6 and avg_logprob < -1.0:
+                text = ""
+            out.append((text, len(tokens), budget))
+        return out
+
+    def decode_once(self, x: np.ndarray, window_s: float, prompt: str | None = None
+                    ) -> tuple[str, int, int]:
+        """One unguarded decode of 16 kHz audio in a ``window_s`` window (for measurements):
+        ``(text, tokens, token budget)``."""
+        return self._generate([x], [self._prompt(prompt)], window_s)[0]
+
+    def _prompt(self, prompt: str | None) -> list[int]:
+        previous = self._tokenizer.encode(" " + prompt.strip()) if prompt else []
+        return self._model.get_prompt(self._tokenizer, previous, without_timestamps=True)
+
+    def transcribe_full(self, audio: bytes | np.ndarray, prompt: str | None = None) -> str:
+        """The unsized path: faster-whisper pads to 30 s windows (kept for comparison)."""
+        return self._full(self.to_16k(audio), prompt)
+
+    def _full(self, x: np.ndarray, prompt: str | None) -> str:
         if x.size == 0:
             return ""
         with self._lock:
@@ -68,6 +269,8 @@ class WhisperAsr:
         return text.strip()
 
     def warmup(self) -> None:
-        """Run one short decode so the first real call is not slowed by lazy initialisation."""
+        """Run short decodes so the first real call is not slowed by lazy initialisation."""
         t = np.arange(_RATE // 2 * 3) / 24000
-        self.transcribe((0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32))
+        tone = (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+        self.transcribe(tone)
+        self.transcribe_full(tone)
