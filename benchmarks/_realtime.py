@@ -295,18 +295,22 @@ class StageTrace:
         self.spans: list[tuple[str, float, float, Any]] = []
 
     def install(self, engine: Any) -> None:
+        from rtnb.engine.asr_worker import decode_batch
+
         trace = self
 
         class Asr:
+            """Each span is one batch; its detail is the ``(pcm, prompt)`` jobs."""
+
             def __init__(self, inner: Any) -> None:
                 self._inner = inner
                 self.name = getattr(inner, "name", "asr")
 
-            def transcribe(self, audio: Any, *a: Any, **kw: Any) -> str:
+            def transcribe_batch(self, jobs: list[tuple[bytes, str | None]]) -> list[str]:
                 t = now()
-                text = self._inner.transcribe(audio, *a, **kw)
-                trace.spans.append(("asr", t, now(), len(audio) / BYTES_PER_MS))
-                return text
+                texts = decode_batch(self._inner, jobs)
+                trace.spans.append(("asr", t, now(), list(jobs)))
+                return texts
 
         class Tts:
             def __init__(self, inner: Any) -> None:

@@ -59,22 +59,32 @@ def measure(asr: asrmod.WhisperAsr, audio: Any, margins: list[float]) -> dict[st
     seconds = audio.size / 16000
     row: dict[str, Any] = {"seconds": seconds}
     for m in sorted({*margins, 3.0}):
-        (text, n, budget), wall, cpu = timed(asr.decode_once, audio, seconds + m)
-        row[m] = {"text": text, "reason": asrmod.degenerate(text, n, budget), "wall": wall,
-                  "cpu": cpu}
+        got, wall, cpu = timed(asr.decode_once, audio, seconds + m)
+        text, reason, cut = asrmod.judge(got, None)
+        row[m] = {"raw": got.raw, "kept": got.text, "text": text, "reason": reason, "cut": cut,
+                  "tokens": got.tokens, "budget": got.budget, "logprob": got.avg_logprob,
+                  "loop": cut or asrmod.degenerate(got.raw, got.tokens, got.budget) is not None,
+                  "wall": wall, "cpu": cpu}
     text, wall, cpu = timed(asr._full, audio, None)
-    row["full"] = {"text": text, "reason": None, "wall": wall, "cpu": cpu}
+    row["full"] = {"raw": text, "kept": text, "text": text, "reason": None, "cut": False,
+                   "loop": False,
+                   "wall": wall, "cpu": cpu}
     return row
 
 
-def guarded(row: dict[str, Any], margin: float) -> dict[str, Any]:
-    """What the guard returns for ``margin`` (then 3 s, then full), and what it cost."""
+def guarded(row: dict[str, Any], margin: float, floor: float | None = None) -> dict[str, Any]:
+    """What the guard returns for ``margin`` (then 3 s, then full), and what it cost.
+
+    It follows :meth:`WhisperAsr.transcribe_many` on the recorded decodes: the first try
+    whose :func:`judge` finds no reason wins.
+    """
     tries = [row[margin]] + ([row[3.0]] if margin < 3.0 else []) + [row["full"]]
     cost = {"wall": 0.0, "cpu": 0.0}
     for t in tries:
         cost["wall"] += t["wall"]
         cost["cpu"] += t["cpu"]
-        if t["reason"] is None:
+        unsure = floor is not None and t.get("logprob", 0.0) < floor
+        if t["reason"] is None and not unsure:
             return {**t, **cost, "fallbacks": tries.index(t)}
     return {**tries[-1], **cost, "fallbacks": len(tries) - 1}
 
@@ -87,7 +97,8 @@ def summarize(rows: list[dict[str, Any]], pick: Any) -> dict[str, Any]:
         return round(100 * statistics.mean(errs), 2) if errs else float("nan")
     return {"wer": wer(None), "wer_phrases": wer("phrases"), "wer_numbers": wer("numbers"),
             "wer_short": wer("short"),
-            "degenerate": sum(1 for _, p in picked if p["reason"]),
+            "looped": sum(1 for _, p in picked if p["loop"]),
+            "cut": sum(1 for _, p in picked if p["cut"] and p.get("fallbacks", 0) == 0),
             "fallbacks": sum(p.get("fallbacks", 0) for _, p in picked),
             "cpu_ms": round(1000 * statistics.mean(p["cpu"] for _, p in picked), 1),
             "wall_ms": round(1000 * statistics.mean(p["wall"] for _, p in picked), 1)}
@@ -112,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--margins", default="0.25,0.5,1,1.5,2",
                         type=lambda s: [float(x) for x in s.split(",")])
     parser.add_argument("--quick", action="store_true", help="speed 1.0, three voices")
+    parser.add_argument("--floors", default="-0.3,-0.5,-0.7",
+                        type=lambda s: [float(x) for x in s.split(",") if x],
+                        help="also simulate redoing decodes below these average log-probs")
+    parser.add_argument("--timestamps", action="store_true",
+                        help="decode sized windows with timestamps")
+    parser.add_argument("--no-pad", action="store_true",
+                        help="give the decoder only the short window's encoding (no silence "
+                             "filled in up to 1500 positions)")
     parser.add_argument("--batch", default="1,2,4,8",
                         type=lambda s: [int(x) for x in s.split(",") if x])
     parser.add_argument("--threads", type=int, default=None,
@@ -122,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="print each degenerate decode")
     parser.add_argument("--out", default="asr_windows.json")
     args = parser.parse_args(argv)
-    asr = asrmod.WhisperAsr(cpu_threads=args.threads)
+    asr = asrmod.WhisperAsr(cpu_threads=args.threads, timestamps=args.timestamps,
+                            pad_memory=not args.no_pad)
     asr.warmup()
     todo = cases(args.quick)
     if args.wait_quiet:
@@ -138,26 +158,31 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             if args.show_loops:
                 for m in args.margins:
-                    if row[m]["reason"]:
-                        print(f"  {row[m]['reason']:>11} margin {m}: [{voice} x{speed}] "
-                              f"{said!r} -> {row[m]['text']!r}", file=sys.stderr)
+                    if row[m]["loop"] or row[m]["reason"]:
+                        print(f"  {row[m]['reason'] or 'cut':>11} margin {m}: [{voice} x{speed}] "
+                              f"{said!r} -> {row[m]['raw']!r} -> {row[m]['text']!r}",
+                              file=sys.stderr)
             if (i + 1) % 20 == 0:
                 print(f"  {i + 1}/{len(todo)}", file=sys.stderr)
     configs = {"full 30 s window (today)": lambda r: {**r["full"], "fallbacks": 0}}
     for m in args.margins:
-        configs[f"margin {m:g} s, unguarded"] = lambda r, m=m: r[m]
+        configs[f"margin {m:g} s, unguarded"] = lambda r, m=m: {**r[m], "text": r[m]["raw"]}
         configs[f"margin {m:g} s, guarded"] = lambda r, m=m: guarded(r, m)
+        for floor in args.floors:
+            configs[f"margin {m:g} s, guarded, log-prob floor {floor:g}"] = \
+                lambda r, m=m, f=floor: guarded(r, m, f)
     summary = {name: summarize(rows, pick) for name, pick in configs.items()}
     full_cpu = summary["full 30 s window (today)"]["cpu_ms"]
     print(f"\n{len(rows)} utterances ({sum(r['seconds'] for r in rows) / len(rows):.2f} s mean); "
           f"other processes used {busy.pct}% of the CPUs; full-window decode "
           f"{summary['full 30 s window (today)']['wall_ms']:.0f} ms wall, {full_cpu:.0f} ms CPU\n")
-    print("| config | WER % | phrases | numbers | short | degenerate | fallbacks | "
-          "CPU ms/utt | wall ms/utt | CPU vs full |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| config | WER % | phrases | numbers | short | first decode looped | restart cut "
+          "| fallbacks | CPU ms/utt | wall ms/utt | CPU vs full |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, s in summary.items():
         print(f"| {name} | {s['wer']} | {s['wer_phrases']} | {s['wer_numbers']} | "
-              f"{s['wer_short']} | {s['degenerate']} | {s['fallbacks']} | {s['cpu_ms']} | "
+              f"{s['wer_short']} | {s['looped']} | {s['cut']} | {s['fallbacks']} | "
+              f"{s['cpu_ms']} | "
               f"{s['wall_ms']} | {s['cpu_ms'] / full_cpu:.2f} |")
     batch = []
     if args.batch:

@@ -1,13 +1,17 @@
 """Voice-to-voice latency through the Realtime protocol, with real speech paced in real time.
 
-One WebSocket connection (official ``openai`` SDK) serves every turn; after each turn the
-user and assistant items are deleted (``conversation.item.delete``), so each turn starts
-from an empty conversation. A paced microphone appends a 20 ms chunk every 20 ms the whole
-time: lead silence, the utterance, then silence until the reply's first audio delta and its
-``response.done``. Server VAD runs with its defaults (500 ms silence window).
+One WebSocket connection (official ``openai`` SDK) serves every turn, and the conversation
+keeps its history like a real one (``--history fresh`` deletes each turn's items with
+``conversation.item.delete`` instead, so each turn starts from an empty conversation). A
+paced microphone appends a 20 ms chunk every 20 ms the whole time: lead silence, the
+utterance, then silence until the reply's first audio delta and its ``response.done``.
+Server VAD runs with its defaults (500 ms silence window).
 
 Per turn (wall clock, ms): overhead = first audio - end of speech - silence window, and the
-breakdown end_of_turn, asr, brain_tts, ttfb. Run: ``python benchmarks/e2e_latency.py``.
+breakdown end_of_turn, asr, brain_tts, ttfb. In-process, after the turns, the engine's own
+ASR work for each turn is replayed on the idle engine next to today's full-window decode of
+the same audio, so the CPU per turn of both is measured side by side on this machine.
+Run: ``python benchmarks/e2e_latency.py`` (``taskset -c 0`` in front for one core).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import asyncio
 import sys
 from typing import Any
 
+from _bench import cpu_timer
 from _realtime import (
     VOICES,
     CpuMonitor,
@@ -45,8 +50,9 @@ METRICS = {
                            "(20 ms append granularity)",
 }
 STAGES = {
-    "stage_asr_spec": "in-process: speculative ASR call (started during the silence window)",
-    "stage_asr_after_stop": "in-process: end of the last ASR call - speech_stopped received",
+    "stage_asr_spec": "in-process: the last ASR batch started before speech_stopped (the "
+                      "speculative decode of the last part)",
+    "stage_asr_after_stop": "in-process: end of the last ASR batch - speech_stopped received",
     "stage_brain": "in-process: brain.respond duration",
     "stage_tts_first": "in-process: synthesis of the first sentence",
     "stage_tts_to_client": "in-process: first sentence synthesized -> first delta received",
@@ -54,7 +60,8 @@ STAGES = {
 
 
 async def one_turn(conn: Any, log: EventLog, mic: PacedMic, pcm: bytes, lead_ms: float,
-                   silence_ms: int, trace: StageTrace | None, cpu: CpuMonitor) -> dict[str, Any]:
+                   silence_ms: int, trace: StageTrace | None, cpu: CpuMonitor,
+                   fresh: bool = False) -> dict[str, Any]:
     on_ms, end_ms = speech_bounds(pcm)
     mark = log.mark()
     start = mic.play(bytes(round(lead_ms) * 48) + pcm)
@@ -101,21 +108,54 @@ async def one_turn(conn: Any, log: EventLog, mic: PacedMic, pcm: bytes, lead_ms:
     for _, ev in log.find("conversation.item.input_audio_transcription.completed", mark):
         row["transcript"] = ev.transcript
     if trace is not None:
-        asr = trace.between("asr", t_end, t_audio)
+        t_onset = mic.wall_at(row["speech_onset_audio_ms"])
+        asr = trace.between("asr", t_onset, t_audio)
         spec = [s for s in asr if s[0] < t_stop]
         # The engine acts before the client hears of it: look from the end of speech on.
         tts = trace.between("tts", t_end, t_audio)
         brain = trace.between("brain", t_end, t_audio)
         row["stage_asr_spec"] = (spec[-1][1] - spec[-1][0]) * ms if spec else None
         row["stage_asr_after_stop"] = (max(s[1] for s in asr) - t_stop) * ms if asr else None
-        row["asr_calls"] = len(asr)
+        row["asr_calls"] = sum(len(s[2]) for s in asr)
+        row["asr_jobs"] = [s[2] for s in asr]  # replayed after the run, then dropped
         row["stage_brain"] = (brain[0][1] - brain[0][0]) * ms if brain else None
         row["stage_tts_first"] = (tts[0][1] - tts[0][0]) * ms if tts else None
         row["stage_tts_to_client"] = (t_audio - tts[0][1]) * ms if tts else None
         row["first_sentence"] = tts[0][2] if tts else None
-    items = [commit.item_id, *(o.id for o in done.response.output or [])]
-    await fresh_conversation(conn, log, items)
+    if fresh:
+        items = [commit.item_id, *(o.id for o in done.response.output or [])]
+        await fresh_conversation(conn, log, items)
     return row
+
+
+def replay_asr(asr: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per turn, on the idle engine: CPU and wall of the engine's own ASR batches, replayed,
+    and of today's full-window decode of the same audio (``transcribe_full``)."""
+    per = []
+    for r in rows:
+        jobs = r.pop("asr_jobs", None) or []
+        if not jobs or not hasattr(asr, "transcribe_full"):
+            continue
+        with cpu_timer() as ours:
+            for batch in jobs:
+                asr.transcribe_batch(batch)
+        audio = b"".join(pcm for batch in jobs for pcm, _ in batch)
+        with cpu_timer() as full:
+            asr.transcribe_full(audio)
+        per.append({"turn": r["turn"], "requests": sum(len(b) for b in jobs),
+                    "audio_ms": len(audio) / 48, "cpu_ms": 1000 * ours["cpu"],
+                    "wall_ms": 1000 * ours["wall"], "full_cpu_ms": 1000 * full["cpu"],
+                    "full_wall_ms": 1000 * full["wall"]})
+    if not per:
+        return {"turns": []}
+    cpu = sum(p["cpu_ms"] for p in per)
+    full = sum(p["full_cpu_ms"] for p in per)
+    return {"turns": per, "cpu_ms": stats([p["cpu_ms"] for p in per]),
+            "full_cpu_ms": stats([p["full_cpu_ms"] for p in per]),
+            "wall_ms": stats([p["wall_ms"] for p in per]),
+            "full_wall_ms": stats([p["full_wall_ms"] for p in per]),
+            "requests_per_turn": round(sum(p["requests"] for p in per) / len(per), 2),
+            "cpu_ratio": round(cpu / full, 3) if full else None}
 
 
 async def run(args: argparse.Namespace, url: str, trace: StageTrace | None) -> dict[str, Any]:
@@ -150,7 +190,7 @@ async def run(args: argparse.Namespace, url: str, trace: StageTrace | None) -> d
                 await asyncio.sleep(args.gap_ms / 1000)
                 waited = await cpu.wait_quiet(args.quiet_cpu / 100, args.wait_quiet)
                 row = await one_turn(conn, log, mic, audio[(text, voice)], args.lead_ms,
-                                     args.silence_ms, trace, cpu)
+                                     args.silence_ms, trace, cpu, args.history == "fresh")
                 row.update(turn=i - args.warmup, said=text, voice=voice,
                            waited_quiet_s=round(waited, 1))
                 tag = "warmup" if i < args.warmup else f"turn {i - args.warmup + 1:>2}"
@@ -194,11 +234,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
                         help="before each turn wait up to S seconds until other processes "
                              "use less than --quiet-cpu (for shared machines)")
+    parser.add_argument("--history", choices=("keep", "fresh"), default="keep",
+                        help="keep: the conversation keeps every turn (default); fresh: delete "
+                             "each turn's items so every turn starts from an empty conversation")
+    parser.add_argument("--no-replay", action="store_true",
+                        help="skip the side-by-side ASR CPU replay after the turns")
     parser.add_argument("--out", default="e2e_latency.json")
     args = parser.parse_args(argv)
     trace = None if (args.url or args.no_trace) else StageTrace()
-    with engine_url(args.url, trace.install if trace else None) as url:
+    engines: list[Any] = []
+
+    def install(engine: Any) -> None:
+        trace.install(engine)
+        engines.append(engine)
+
+    with engine_url(args.url, install if trace else None) as url:
         result = asyncio.run(run(args, url, trace))
+        replay = {"turns": []}
+        if engines and not args.no_replay:
+            print("  replaying each turn's ASR work next to a full-window decode ...",
+                  file=sys.stderr)
+            replay = replay_asr(engines[0].asr._inner, result["rows"])
+        for row in result["rows"]:
+            row.pop("asr_jobs", None)
+        result["asr_cpu"] = replay
     summary = result["summary"]
     print(table({k: summary[k] for k in METRICS},
                 f"\ne2e latency over {summary['overhead']['n']} turns "
@@ -214,6 +273,16 @@ def main(argv: list[str] | None = None) -> int:
         print(table({k: quiet[k] for k in (*METRICS, *(STAGES if trace else ()))},
                     f"\nquiet turns only (other processes < {args.quiet_cpu:.0f}% CPU): "
                     f"{quiet['overhead']['n']} turns"))
+    replay = result["asr_cpu"]
+    if replay["turns"]:
+        c, f = replay["cpu_ms"], replay["full_cpu_ms"]
+        print(f"\nASR CPU per turn, replayed on the idle engine ({len(replay['turns'])} turns, "
+              f"{replay['requests_per_turn']} requests per turn):\n"
+              f"  this engine (sized windows, parts): p50 {c['p50']} ms, mean {c['mean']} ms "
+              f"(wall p50 {replay['wall_ms']['p50']} ms)\n"
+              f"  today's full-window decode:         p50 {f['p50']} ms, mean {f['mean']} ms "
+              f"(wall p50 {replay['full_wall_ms']['p50']} ms: this machine's baseline)\n"
+              f"  ratio (total CPU): {replay['cpu_ratio']}")
     pacing = result["pacing"]
     print(f"\npacing: {pacing['chunks']} appends, lateness p50 {pacing['late_p50_ms']:.2f} ms, "
           f"p95 {pacing['late_p95_ms']:.2f} ms, max {pacing['late_max_ms']:.2f} ms")
@@ -222,7 +291,10 @@ def main(argv: list[str] | None = None) -> int:
         "definitions": {**METRICS, **(STAGES if trace else {})},
         "setup": {"turns": args.turns, "warmup": args.warmup, "silence_ms": args.silence_ms,
                   "lead_ms": args.lead_ms, "chunk_ms": 20, "engine": args.url or "in-process",
-                  "connection": "one for all turns; items deleted after each turn",
+                  "connection": "one for all turns; " + (
+                      "items deleted after each turn" if args.history == "fresh"
+                      else "the conversation keeps its history"),
+                  "history": args.history,
                   "end_of_speech": "last sample above -40 dBFS",
                   "foreign_cpu": "% of all CPUs used by other processes (or stolen) from "
                                  "end of speech - silence - 100 ms to first audio",

@@ -342,12 +342,15 @@ async def one_n(n: int, engine: Any, audio: dict[tuple[str, str], bytes],
         "foreign_cpu": None if foreign is None else round(100 * foreign, 1),
         "cpu_busy_pct": round(100 * (snap1[2] - snap0[2]) / span, 1) if span > 0 else None,
     }
-    if trace is not None:  # the engine's own ASR / TTS calls in this N's window
+    if trace is not None:  # the engine's own ASR batches / TTS calls in this N's window
         asr = trace.between("asr", t0, t1)
         tts = trace.between("tts", t0, t1)
         res["stage_asr_call"] = stats([(b - a) * 1000 for a, b, _ in asr])
         res["stage_tts_sentence"] = stats([(b - a) * 1000 for a, b, _ in tts])
-        res["asr_calls_per_turn"] = round(len(asr) / max(answered, 1), 2)
+        requests = sum(len(jobs) for _, _, jobs in asr)
+        res["asr_calls_per_turn"] = round(requests / max(answered, 1), 2)
+        res["asr_batch_mean"] = round(requests / max(len(asr), 1), 2)
+        res["asr_batch_max"] = max((len(jobs) for _, _, jobs in asr), default=0)
     res["ok"] = (res["e2e"]["p95"] is not None and res["e2e"]["p95"] < args.e2e_limit
                  and not problems and answered == sent and sent >= n)
     return res
@@ -375,9 +378,11 @@ async def run(args: argparse.Namespace, engine: Any,
             rows.append(res)
             e, tr = res["e2e"], res["e2e_true"]
             if "stage_asr_call" in res:
-                print(f"        engine: ASR call p50 {res['stage_asr_call']['p50']} p95 "
-                      f"{res['stage_asr_call']['p95']} ms ({res['asr_calls_per_turn']} per "
-                      f"turn), TTS sentence p50 {res['stage_tts_sentence']['p50']} p95 "
+                print(f"        engine: ASR batch p50 {res['stage_asr_call']['p50']} p95 "
+                      f"{res['stage_asr_call']['p95']} ms ({res['asr_calls_per_turn']} requests "
+                      f"per turn, {res['asr_batch_mean']} per batch, at most "
+                      f"{res['asr_batch_max']}), TTS sentence p50 "
+                      f"{res['stage_tts_sentence']['p50']} p95 "
                       f"{res['stage_tts_sentence']['p95']} ms", file=sys.stderr)
             print(f"  N={n:>2}: e2e p50 {e['p50']} p95 {e['p95']} ms (true end p95 {tr['p95']})"
                   f"  turns {res['turns_answered']}/{res['turns_sent']}  problems "
@@ -441,20 +446,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  engine ready: RSS {idle} MB ({rss_start} MB before loading)", file=sys.stderr)
         result = asyncio.run(run(args, engine, trace))
     rows = result["rows"]
+    for r in rows:  # memory per session: peak over the idle engine, shared out
+        r["rss_per_session_mb"] = round((r["rss_peak_mb"] - idle) / r["n"], 1)
     ok = [r for r in rows if r["ok"]]
     best = max(ok, key=lambda r: r["n"]) if ok else None
     print(f"\nload: {args.turns} turns per session, 500 ms silence window, pass = e2e p95 < "
           f"{args.e2e_limit:.0f} ms with no lost/reordered events\n")
     print("| N | turns | e2e p50 ms | e2e p95 ms | e2e p95 (true end) ms | lost/reordered | "
-          "RSS peak MB | ASR call p95 ms | TTS sentence p95 ms | append late p95 ms | "
+          "RSS peak MB | MB per session | ASR batch p95 ms | ASR requests/turn | "
+          "ASR batch mean | TTS sentence p95 ms | append late p95 ms | "
           "engine+client CPU (cores) | other CPU % | pass |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         asr = r.get("stage_asr_call", {}).get("p95", "-")
         tts = r.get("stage_tts_sentence", {}).get("p95", "-")
         print(f"| {r['n']} | {r['turns_answered']}/{r['turns_sent']} | {r['e2e']['p50']} | "
               f"{r['e2e']['p95']} | {r['e2e_true']['p95']} | {r['problems']} | "
-              f"{r['rss_peak_mb']} | {asr} | {tts} | {r['late_p95_ms']} | "
+              f"{r['rss_peak_mb']} | {r['rss_per_session_mb']} | {asr} | "
+              f"{r.get('asr_calls_per_turn', '-')} | {r.get('asr_batch_mean', '-')} | "
+              f"{tts} | {r['late_p95_ms']} | "
               f"{r['own_cpu_cores']} | {r['foreign_cpu']} | {'yes' if r['ok'] else 'no'} |")
     if best:
         print(f"\nlargest passing N: {best['n']} (e2e p95 {best['e2e']['p95']} ms); RSS peak "

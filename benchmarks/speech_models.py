@@ -47,33 +47,43 @@ def bench_vad(rows: list[tuple[str, str]]) -> None:
 
 
 def bench_asr(rows: list[tuple[str, str]], quick: bool) -> None:
+    """WER and cost of the engine's path (sized windows, guarded) and of the full 30 s window.
+
+    The set: the 12 ``PHRASES`` (today's figure) plus ``NUMBER_PHRASES`` and
+    ``SHORT_PHRASES``, each x voices x speeds, with 200 ms before and 300 ms after.
+    """
     voices = (
         ["alloy", "echo", "shimmer"] if quick else ["alloy", "echo", "shimmer", "cedar", "coral"]
     )
     speeds = [1.0] if quick else [0.8, 1.0, 1.3]
-    cases = [(p, v, s) for v in voices for s in speeds for p in speechgen.PHRASES]
-    audio = {c: speechgen.with_silence(speechgen.utterance(*c), 200, 300) for c in cases}
-    for threads in (1, 2):
-        asr, load = timed(WhisperAsr, cpu_threads=threads)
-        asr.warmup()
-        errors: dict[tuple[str, float], list[float]] = {}
-        latencies = []
-        for text, voice, speed in cases:
-            heard, dt = timed(asr.transcribe, audio[text, voice, speed])
-            latencies.append(dt)
-            errors.setdefault((voice, speed), []).append(word_error_rate(text, heard))
-        every = [e for errs in errors.values() for e in errs]
-        rows.append((f"ASR load ({threads} thread)", f"{load * 1000:.0f} ms"))
-        rows.append(
-            (
-                f"ASR latency ({threads} thread)",
-                f"mean {statistics.mean(latencies) * 1000:.0f} ms, "
-                f"max {max(latencies) * 1000:.0f} ms over {len(latencies)} utterances",
-            )
-        )
-    for (voice, speed), errs in errors.items():
-        rows.append((f"ASR WER {voice} x{speed}", f"{statistics.mean(errs):.1%}"))
-    rows.append(("ASR WER overall", f"{statistics.mean(every):.1%}"))
+    sets = {"phrases": speechgen.PHRASES, "numbers": speechgen.NUMBER_PHRASES,
+            "short": speechgen.SHORT_PHRASES}
+    cases = [(p, v, s, k) for k, ps in sets.items() for v in voices for s in speeds for p in ps]
+    audio = {c: speechgen.with_silence(speechgen.utterance(*c[:3]), 200, 300) for c in cases}
+    asr, load = timed(WhisperAsr)
+    asr.warmup()
+    rows.append(("ASR load", f"{load * 1000:.0f} ms ({asr.cpu_threads} threads)"))
+    paths = {"sized windows (engine)": asr.transcribe, "full 30 s window": asr.transcribe_full}
+    errors: dict[str, dict[str, list[float]]] = {name: {} for name in paths}
+    for name, fn in paths.items():
+        walls, cpus = [], []
+        for text, voice, speed, kind in cases:
+            c = time.process_time()
+            heard, dt = timed(fn, audio[text, voice, speed, kind])
+            cpus.append(time.process_time() - c)
+            walls.append(dt)
+            errors[name].setdefault(kind, []).append(word_error_rate(text, heard))
+        rows.append((f"ASR {name}",
+                     f"wall mean {statistics.mean(walls) * 1000:.0f} ms, max "
+                     f"{max(walls) * 1000:.0f} ms; CPU mean {statistics.mean(cpus) * 1000:.0f} "
+                     f"ms over {len(walls)} utterances"))
+    for name in paths:
+        per = errors[name]
+        rows.append((f"ASR WER {name}",
+                     f"phrases {statistics.mean(per['phrases']):.1%}, numbers "
+                     f"{statistics.mean(per['numbers']):.1%}, short "
+                     f"{statistics.mean(per['short']):.1%}, all "
+                     f"{statistics.mean([e for v in per.values() for e in v]):.1%}"))
 
 
 def bench_tts(rows: list[tuple[str, str]]) -> None:

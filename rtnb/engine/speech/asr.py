@@ -2,12 +2,16 @@
 
 faster-whisper's ``transcribe`` pads every call to Whisper's 30 s window, so a 2 s
 utterance costs as much as 30 s of audio. CTranslate2's encoder takes fewer mel frames,
-so :class:`WhisperAsr` encodes only the audio plus :data:`MARGIN_S` of silence. Short
-windows sometimes make the decoder loop or mangle numbers, so every decode is checked
-(:func:`degenerate`) and redone with the next longer window of :data:`FALLBACK_MARGINS_S`
-(the last one is the full 30 s) when it looks wrong. Several utterances decode in one
-``generate`` call (:meth:`WhisperAsr.transcribe_many`); ``benchmarks/asr_windows.py``
-measured the margins.
+so :class:`WhisperAsr` encodes only the audio plus :data:`MARGIN_S` of silence. The
+decoder, though, was trained to attend over 1500 encoder positions: given only the short
+window's it loops ("Yes, that's correct. Yes, that's correct. Yes") and mishears words and
+numbers. So the short encoding is followed by the encoder's output for silence (computed
+once) up to 1500 positions, and the text matches the full window's at a fraction of the
+cost. Every decode is still checked: a restart is cut off (:func:`cut_restart`), run-on
+or repetitive output (:func:`degenerate`) is redone with the next longer window of
+:data:`FALLBACK_MARGINS_S` (the last is the full 30 s). Several utterances decode in one
+``generate`` call (:meth:`WhisperAsr.transcribe_many`). ``benchmarks/asr_windows.py``
+measured the choices.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import re
 import threading
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,14 +33,23 @@ from rtnb.wer import normalize
 
 _RATE = 16000
 FRAMES_PER_S = 100  # mel frames (hop 160 at 16 kHz)
+FULL_FRAMES = 3000
 FULL_WINDOW_S = 30.0
-#: Silence appended after the audio before encoding (seconds), chosen by measurement.
-MARGIN_S = 1.0
+#: Silence appended after the audio before encoding (seconds). Measured on the speech set
+#: (benchmarks/asr_windows.py): 0.25 s still loops now and then, 0.5 s and 1 s did not.
+MARGIN_S = 0.5
 #: Margins tried, in order, while a decode looks degenerate; ``None`` is the full window.
 FALLBACK_MARGINS_S: tuple[float | None, ...] = (MARGIN_S, 3.0, None)
-#: Output budget: tokens per second of audio plus a constant (the set's most is ~4.5/s).
-TOKENS_PER_S = 8.0
-TOKENS_SLACK = 12
+#: Output budget, timestamps included: tokens per second of audio plus a constant (the
+#: speech set needs at most ~3.9 text tokens a second).
+TOKENS_PER_S = 6.0
+TOKENS_SLACK = 8
+#: A new segment that starts this close to the end of the audio is a loop (seconds).
+TAIL_S = 0.3
+#: Above this no-speech probability a decode is silence (speech in the set stays < 0.6).
+NO_SPEECH = 0.8
+#: Redo a decode whose average log-prob is below this with the next window (None: never).
+LOGPROB_FLOOR: float | None = None
 COMPRESSION_LIMIT = 2.4  # Whisper's own threshold for "too repetitive"
 REPEAT_NGRAM = 4  # a run of this many words that occurs twice is taken for a loop
 MAX_LENGTH = 448  # Whisper's decoder context
@@ -61,6 +76,36 @@ def token_budget(seconds: float) -> int:
     return int(math.ceil(TOKENS_PER_S * seconds)) + TOKENS_SLACK
 
 
+def _word_key(word: str) -> str:
+    return re.sub(r"[^\w']", "", word.lower())
+
+
+def cut_restart(text: str, at_budget: bool = False) -> str:
+    """``text`` up to where it starts over from its own beginning, if it does.
+
+    This is how a short window loops: "Yes, that's correct. Yes, that's correct. Yes".
+    A restart counts after a punctuation mark and over three words, or over the last
+    words when they follow the end of a sentence or the decode ran out of tokens.
+    """
+    words = text.split()
+    keys = [_word_key(w) for w in words]
+    starts = [0]  # where clauses begin
+    for i in range(1, len(words)):
+        if words[i - 1][-1] not in ".?!,":
+            continue
+        k = min(3, len(words) - i)
+        for j in starts:
+            if k == 3 and keys[i:i + 3] == keys[j:j + 3]:
+                return " ".join(words[:i]).rstrip(",")
+            # The decode stopped inside a restart (its last word may be cut short).
+            if (k < 3 and (at_budget or words[i - 1][-1] in ".?!") and j + k <= len(words)
+                    and keys[i:-1] == keys[j:j + k - 1]
+                    and keys[j + k - 1].startswith(keys[-1])):
+                return " ".join(words[:i]).rstrip(",")
+        starts.append(i)
+    return text
+
+
 def degenerate(text: str, n_tokens: int, budget: int) -> str | None:
     """Why a decode looks broken (``"length"``, ``"compression"``, ``"repeat"``), or None."""
     if n_tokens >= budget:
@@ -77,6 +122,39 @@ def degenerate(text: str, n_tokens: int, budget: int) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Try:
+    """One decode: the kept text, tokens used (and allowed), average log-prob, all text."""
+
+    text: str
+    tokens: int
+    budget: int
+    avg_logprob: float
+    raw: str
+
+
+def judge(got: Try, logprob_floor: float | None = LOGPROB_FLOOR
+          ) -> tuple[str, str | None, bool]:
+    """Accept, repair or reject one decode: ``(text, reason to reject or None, was cut)``.
+
+    Dropped segments or a restart (:func:`cut_restart`) are cut off; what remains must pass
+    :func:`degenerate`, and the decode must be at least ``logprob_floor`` confident.
+    """
+    text = cut_restart(got.text, at_budget=got.tokens >= got.budget)
+    cut = text != got.raw
+    reason = degenerate(text, 0 if cut else got.tokens, got.budget)
+    if reason is None and logprob_floor is not None and got.avg_logprob < logprob_floor:
+        reason = "unsure"
+    return text, reason, cut
+
+
+def _restarts(text: str, earlier: list[str]) -> bool:
+    """Does ``text`` begin the way one of the ``earlier`` segments began?"""
+    head = [_word_key(w) for w in text.split()[:2]]
+    return bool(head) and any([_word_key(w) for w in e.split()[:len(head)]] == head
+                              for e in earlier)
+
+
 @dataclass
 class Decoded:
     """One transcription and how it was obtained."""
@@ -86,20 +164,24 @@ class Decoded:
     window_s: float  # encoder window of the accepted decode
     #: ``(window_s, reason)`` of each rejected try.
     rejected: list[tuple[float, str]] = field(default_factory=list)
+    cut: bool = False  # a restart was cut off the accepted decode
 
 
 class WhisperAsr:
     """Greedy Whisper tiny.en transcription on CPU. Safe to call from several threads.
 
-    ``margins`` overrides :data:`FALLBACK_MARGINS_S` (the benchmarks sweep it);
-    ``guard=False`` accepts the first decode as it is.
+    Sized windows decode with timestamps (``timestamps=False`` for plain text), which
+    lets the guard see where a loop begins. ``margins`` overrides
+    :data:`FALLBACK_MARGINS_S` (the benchmarks sweep it); ``guard=False`` accepts the first
+    decode as it is.
     """
 
     name = "whisper-tiny.en"
 
     def __init__(self, model_dir: str | Path | None = None, cpu_threads: int | None = None,
                  margins: Sequence[float | None] = FALLBACK_MARGINS_S,
-                 guard: bool = True) -> None:
+                 guard: bool = True, timestamps: bool = False, pad_memory: bool = True,
+                 logprob_floor: float | None = LOGPROB_FLOOR) -> None:
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
@@ -109,6 +191,7 @@ class WhisperAsr:
             raise FileNotFoundError(f"whisper model directory not found: {path}")
         if cpu_threads is None:
             cpu_threads = min(4, len(os.sched_getaffinity(0)))
+        self.cpu_threads = cpu_threads
         # A local directory never touches the hub; local_files_only guards any fallback.
         self._model = WhisperModel(
             str(path),
@@ -122,6 +205,10 @@ class WhisperAsr:
         self._suppress = get_suppressed_tokens(self._tokenizer, [-1])
         self.margins = tuple(margins)
         self.guard = guard
+        self.timestamps = timestamps
+        self.pad_memory = pad_memory
+        self._silence: np.ndarray | None = None
+        self.logprob_floor = logprob_floor
         self._lock = threading.Lock()
 
     # -- input ------------------------------------------------------------------------------
@@ -172,12 +259,14 @@ class WhisperAsr:
         while pending := [i for i in range(len(items)) if out[i] is None]:
             window = max(self._window(items[i][0].size / _RATE, level[i]) for i in pending)
             results = self._generate_grouped([items[i] for i in pending], window)
-            for i, (text, n_tokens, budget) in zip(pending, results, strict=True):
+            for i, got in zip(pending, results, strict=True):
                 seconds = items[i][0].size / _RATE
                 last = level[i] + 1 >= len(self.margins)
-                reason = degenerate(text, n_tokens, budget) if self.guard else None
+                text, cut, reason = got.raw, False, None
+                if self.guard:
+                    text, reason, cut = judge(got, self.logprob_floor)
                 if reason is None or last:
-                    out[i] = Decoded(text, seconds, window, rejected[i])
+                    out[i] = Decoded(text, seconds, window, rejected[i], cut)
                 else:
                     rejected[i].append((window, reason))
                     level[i] += 1
@@ -190,13 +279,13 @@ class WhisperAsr:
         return min(FULL_WINDOW_S, seconds + margin)
 
     def _generate_grouped(self, items: Sequence[tuple[np.ndarray, str | None]],
-                          window_s: float) -> list[tuple[str, int, int]]:
+                          window_s: float) -> list[Try]:
         """:meth:`_generate` per prompt length (CTranslate2 wants one per batch)."""
         prompts = [self._prompt(p) for _, p in items]
         groups: dict[int, list[int]] = {}
         for i, p in enumerate(prompts):
             groups.setdefault(len(p), []).append(i)
-        out: list[tuple[str, int, int]] = [("", 0, 0)] * len(items)
+        out: list[Try] = [Try("", 0, 0, 0.0, "")] * len(items)
         for members in groups.values():
             for i, r in zip(members, self._generate([items[i][0] for i in members],
                                                     [prompts[i] for i in members], window_s),
@@ -205,19 +294,20 @@ class WhisperAsr:
         return out
 
     def _generate(self, audio: Sequence[np.ndarray], prompts: list[list[int]], window_s: float
-                  ) -> list[tuple[str, int, int]]:
-        """One batched ``generate``: ``(text, tokens, token budget)`` per item."""
-        import ctranslate2
+                  ) -> list[Try]:
+        """One batched ``generate`` of items padded to a ``window_s`` window."""
 
         frames = int(math.ceil(window_s * FRAMES_PER_S))
         frames += frames % 2  # the encoder's convolution has stride 2
         feats = np.stack([self._features(x, frames) for x in audio])
+        with self._lock:
+            memory = self._encode(feats)
         budgets = [token_budget(x.size / _RATE) for x in audio]
         max_length = min(MAX_LENGTH, max(len(p) + b for p, b in zip(prompts, budgets,
                                                                      strict=True)))
         with self._lock:
             results = self._model.model.generate(
-                ctranslate2.StorageView.from_array(np.ascontiguousarray(feats)),
+                memory,
                 prompts,
                 beam_size=1,
                 max_length=max_length,
@@ -227,25 +317,80 @@ class WhisperAsr:
                 suppress_tokens=self._suppress,
             )
         out = []
-        for r, budget in zip(results, budgets, strict=True):
-            tokens = [t for t in r.sequences_ids[0] if t < self._tokenizer.eot]
-            text = self._tokenizer.decode(tokens).strip()
-            # faster-whisper's silence rule: likely no speech and a low average log-prob.
-            avg_logprob = r.scores[0] * len(tokens) / (len(tokens) + 1)
-            if r.no_speech_prob > 0.6 and avg_logprob < -1.0:
-                text = ""
-            out.append((text, len(tokens), budget))
+        for r, budget, x in zip(results, budgets, audio, strict=True):
+            ids = r.sequences_ids[0]
+            raw, text = self._text(ids, x.size / _RATE)
+            # faster-whisper's silence rule (likely no speech and a low average log-prob),
+            # or very likely no speech: short windows of silence hallucinate "you".
+            avg_logprob = r.scores[0] * len(ids) / (len(ids) + 1)
+            if (r.no_speech_prob > 0.6 and avg_logprob < -1.0) or r.no_speech_prob > NO_SPEECH:
+                raw = text = ""
+            out.append(Try(text, len(ids), budget, avg_logprob, raw))
         return out
 
-    def decode_once(self, x: np.ndarray, window_s: float, prompt: str | None = None
-                    ) -> tuple[str, int, int]:
-        """One unguarded decode of 16 kHz audio in a ``window_s`` window (for measurements):
-        ``(text, tokens, token budget)``."""
+    def _encode(self, feats: np.ndarray) -> Any:
+        """Encoder output of a batch of short windows, as the decoder's memory.
+
+        With ``pad_memory`` it is filled up to Whisper's 1500 positions with the encoder's
+        output for 30 s of silence (computed once): the decoder then attends over the
+        memory it was trained on, which keeps the short window's text the full window's
+        (fewer loops, numbers and words as the full window hears them).
+        """
+        import ctranslate2
+
+        model = self._model.model
+        encoded = model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(feats)),
+                               to_cpu=True)
+        if not self.pad_memory:
+            return encoded
+        if self._silence is None:
+            zeros = np.zeros(FULL_FRAMES * (_RATE // FRAMES_PER_S), np.float32)
+            full = self._features(zeros, FULL_FRAMES)[None]
+            self._silence = np.array(model.encode(
+                ctranslate2.StorageView.from_array(np.ascontiguousarray(full)), to_cpu=True))
+        enc = np.array(encoded)
+        tail = np.broadcast_to(self._silence[:, enc.shape[1]:],
+                               (enc.shape[0], *self._silence[0, enc.shape[1]:].shape))
+        return ctranslate2.StorageView.from_array(
+            np.ascontiguousarray(np.concatenate([enc, tail], axis=1)))
+
+    def _text(self, ids: list[int], seconds: float) -> tuple[str, str]:
+        """``(everything decoded, the segments kept)`` of a decode with timestamps.
+
+        A short window's loop starts a new segment that goes over what was said again,
+        usually at the end of the audio: that segment and all after it are dropped.
+        """
+        tok = self._tokenizer
+        segments: list[tuple[float, list[int]]] = []
+        opened = False
+        for t in ids:
+            if t >= tok.timestamp_begin:
+                if not opened:
+                    segments.append(((t - tok.timestamp_begin) * 0.02, []))
+                opened = not opened
+            elif t < tok.eot:
+                if not segments:
+                    segments.append((0.0, []))
+                    opened = True
+                segments[-1][1].append(t)
+        texts = [(start, tok.decode(body).strip()) for start, body in segments]
+        raw = " ".join(t for _, t in texts if t)
+        kept: list[str] = []
+        for start, text in texts:
+            if kept and (start >= seconds - TAIL_S or _restarts(text, kept)):
+                break
+            if text:
+                kept.append(text)
+        return raw, " ".join(kept)
+
+    def decode_once(self, x: np.ndarray, window_s: float, prompt: str | None = None) -> Try:
+        """One unguarded decode of 16 kHz audio in a ``window_s`` window (for measurements)."""
         return self._generate([x], [self._prompt(prompt)], window_s)[0]
 
     def _prompt(self, prompt: str | None) -> list[int]:
         previous = self._tokenizer.encode(" " + prompt.strip()) if prompt else []
-        return self._model.get_prompt(self._tokenizer, previous, without_timestamps=True)
+        return self._model.get_prompt(self._tokenizer, previous,
+                                      without_timestamps=not self.timestamps)
 
     def transcribe_full(self, audio: bytes | np.ndarray, prompt: str | None = None) -> str:
         """The unsized path: faster-whisper pads to 30 s windows (kept for comparison)."""
