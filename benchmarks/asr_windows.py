@@ -7,7 +7,11 @@ decodes it (300 ms of lead-in, ~100 ms after the speech) and decoded:
 - with the full 30 s window (faster-whisper's ``transcribe``, today's path);
 - unguarded, with a window of the audio + each margin in ``--margins``;
 - guarded (what :class:`~rtnb.engine.speech.asr.WhisperAsr` does): the short window, then
-  the fallback margins (3 s, full) while :func:`~rtnb.engine.speech.asr.degenerate` rejects.
+  the fallback margins (3 s, full) while :func:`~rtnb.engine.speech.asr.judge` rejects.
+
+By default the decoder's memory is filled up with encoded silence to 1500 positions, as
+the engine does; ``--no-pad`` measures bare short windows, ``--timestamps`` decodes with
+timestamps.
 
 Per configuration: WER overall / on numbers / on short utterances, the decodes the guard
 rejected (loops, run-on output), and process CPU and wall time per utterance, side by side in

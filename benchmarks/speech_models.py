@@ -1,6 +1,7 @@
 """Measure the offline speech models: VAD cost, ASR accuracy/latency, TTS speed.
 
-Run with ``python benchmarks/speech_models.py`` (``--quick`` for fewer ASR cases).
+Run with ``python benchmarks/speech_models.py`` (``--quick`` for fewer ASR cases,
+``--full-window`` to run the 30 s window path over the set too, ``--only asr``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def bench_vad(rows: list[tuple[str, str]]) -> None:
     rows.append(("VAD session load", f"{load * 1000:.0f} ms"))
 
 
-def bench_asr(rows: list[tuple[str, str]], quick: bool) -> None:
+def bench_asr(rows: list[tuple[str, str]], quick: bool, full: bool) -> None:
     """WER and cost of the engine's path (sized windows, guarded) and of the full 30 s window.
 
     The set: the 12 ``PHRASES`` (today's figure) plus ``NUMBER_PHRASES`` and
@@ -63,7 +64,9 @@ def bench_asr(rows: list[tuple[str, str]], quick: bool) -> None:
     asr, load = timed(WhisperAsr)
     asr.warmup()
     rows.append(("ASR load", f"{load * 1000:.0f} ms ({asr.cpu_threads} threads)"))
-    paths = {"sized windows (engine)": asr.transcribe, "full 30 s window": asr.transcribe_full}
+    paths = {"sized windows (engine)": asr.transcribe}
+    if full:
+        paths["full 30 s window"] = asr.transcribe_full
     errors: dict[str, dict[str, list[float]]] = {name: {} for name in paths}
     for name, fn in paths.items():
         walls, cpus = [], []
@@ -116,11 +119,17 @@ def bench_tts(rows: list[tuple[str, str]]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer ASR voices and speeds")
+    parser.add_argument("--full-window", action="store_true",
+                        help="also run the 30 s window path (today's) over the set")
+    parser.add_argument("--only", choices=("asr", "tts", "vad"), help="one part only")
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
-    bench_tts(rows)
-    bench_vad(rows)
-    bench_asr(rows, args.quick)
+    if args.only in (None, "tts"):
+        bench_tts(rows)
+    if args.only in (None, "vad"):
+        bench_vad(rows)
+    if args.only in (None, "asr"):
+        bench_asr(rows, args.quick, args.full_window)
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
