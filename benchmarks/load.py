@@ -394,7 +394,7 @@ async def run(args: argparse.Namespace, engine: Any,
             fails = 0 if res["ok"] else fails + 1
             clear = (e["p95"] is None or e["p95"] > 2 * args.e2e_limit
                      or res["turns_answered"] < 0.9 * res["turns_sent"])
-            if fails >= 2 or (fails and clear):
+            if not args.every_n and (fails >= 2 or (fails and clear)):
                 print("  stopping: this N clearly fails", file=sys.stderr)
                 break
     finally:
@@ -438,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
                         help="before each N wait up to S s until other processes use less "
                              "than --quiet-cpu %% of the CPUs")
+    parser.add_argument("--every-n", action="store_true",
+                        help="run every N even after one clearly failed (noisy machines)")
     parser.add_argument("--out", default="load.json")
     args = parser.parse_args(argv)
     trace = None if args.no_trace else StageTrace()
