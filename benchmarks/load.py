@@ -22,10 +22,13 @@ Per N:
   increasing; per response the canonical order output_item.added -> content_part.added ->
   deltas -> .done -> content_part.done -> output_item.done -> response.done), no ``error``.
 - Memory: the process's RSS (engine + clients; the clients are a few MB), sampled every
-  0.5 s, and its growth over the idle engine.
+  0.5 s, its growth over the idle engine, and per extra session: the peak's growth since the
+  previous N divided by the sessions added.
 - Pacing: how late the appends went out (a sign that the client side is starved).
 - CPU: this process's CPU use and other processes' share during the run.
-- Engine stages (in-process only, ``--no-trace`` to skip): the wall time of each ASR call and
+- Engine stages (in-process only, ``--no-trace`` to skip): the wall time of each ASR batch
+  (the engine's one ASR thread decodes requests that arrive together in one call; requests
+  per turn and per batch are reported) and
   of each TTS sentence, to show which part queues up when the CPUs run out.
 
 The answer: the largest N with e2e p95 < ``--e2e-limit`` ms and no lost or reordered events,
@@ -348,7 +351,7 @@ async def one_n(n: int, engine: Any, audio: dict[tuple[str, str], bytes],
         res["stage_asr_call"] = stats([(b - a) * 1000 for a, b, _ in asr])
         res["stage_tts_sentence"] = stats([(b - a) * 1000 for a, b, _ in tts])
         requests = sum(len(jobs) for _, _, jobs in asr)
-        res["asr_calls_per_turn"] = round(requests / max(answered, 1), 2)
+        res["asr_calls_per_turn"] = round(requests / max(sent, 1), 2)
         res["asr_batch_mean"] = round(requests / max(len(asr), 1), 2)
         res["asr_batch_max"] = max((len(jobs) for _, _, jobs in asr), default=0)
     res["ok"] = (res["e2e"]["p95"] is not None and res["e2e"]["p95"] < args.e2e_limit
@@ -448,14 +451,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  engine ready: RSS {idle} MB ({rss_start} MB before loading)", file=sys.stderr)
         result = asyncio.run(run(args, engine, trace))
     rows = result["rows"]
-    for r in rows:  # memory per session: peak over the idle engine, shared out
-        r["rss_per_session_mb"] = round((r["rss_peak_mb"] - idle) / r["n"], 1)
+    previous = (0, idle)
+    for r in rows:  # memory per extra session: the peak's growth since the previous N
+        r["rss_per_session_mb"] = round((r["rss_peak_mb"] - previous[1])
+                                        / max(1, r["n"] - previous[0]), 1)
+        previous = (r["n"], r["rss_peak_mb"])
     ok = [r for r in rows if r["ok"]]
     best = max(ok, key=lambda r: r["n"]) if ok else None
     print(f"\nload: {args.turns} turns per session, 500 ms silence window, pass = e2e p95 < "
           f"{args.e2e_limit:.0f} ms with no lost/reordered events\n")
     print("| N | turns | e2e p50 ms | e2e p95 ms | e2e p95 (true end) ms | lost/reordered | "
-          "RSS peak MB | MB per session | ASR batch p95 ms | ASR requests/turn | "
+          "RSS peak MB | MB per extra session | ASR batch p95 ms | ASR requests/turn | "
           "ASR batch mean | TTS sentence p95 ms | append late p95 ms | "
           "engine+client CPU (cores) | other CPU % | pass |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")

@@ -47,7 +47,8 @@ def bench_vad(rows: list[tuple[str, str]]) -> None:
     rows.append(("VAD session load", f"{load * 1000:.0f} ms"))
 
 
-def bench_asr(rows: list[tuple[str, str]], quick: bool, full: bool) -> None:
+def bench_asr(rows: list[tuple[str, str]], quick: bool, full: bool,
+              only: tuple[str, ...] = ("phrases", "numbers", "short")) -> None:
     """WER and cost of the engine's path (sized windows, guarded) and of the full 30 s window.
 
     The set: the 12 ``PHRASES`` (today's figure) plus ``NUMBER_PHRASES`` and
@@ -59,6 +60,7 @@ def bench_asr(rows: list[tuple[str, str]], quick: bool, full: bool) -> None:
     speeds = [1.0] if quick else [0.8, 1.0, 1.3]
     sets = {"phrases": speechgen.PHRASES, "numbers": speechgen.NUMBER_PHRASES,
             "short": speechgen.SHORT_PHRASES}
+    sets = {k: v for k, v in sets.items() if k in only}
     cases = [(p, v, s, k) for k, ps in sets.items() for v in voices for s in speeds for p in ps]
     audio = {c: speechgen.with_silence(speechgen.utterance(*c[:3]), 200, 300) for c in cases}
     asr, load = timed(WhisperAsr)
@@ -82,11 +84,9 @@ def bench_asr(rows: list[tuple[str, str]], quick: bool, full: bool) -> None:
                      f"ms over {len(walls)} utterances"))
     for name in paths:
         per = errors[name]
-        rows.append((f"ASR WER {name}",
-                     f"phrases {statistics.mean(per['phrases']):.1%}, numbers "
-                     f"{statistics.mean(per['numbers']):.1%}, short "
-                     f"{statistics.mean(per['short']):.1%}, all "
-                     f"{statistics.mean([e for v in per.values() for e in v]):.1%}"))
+        parts = [f"{kind} {statistics.mean(errs):.1%}" for kind, errs in per.items()]
+        every = [e for v in per.values() for e in v]
+        rows.append((f"ASR WER {name}", ", ".join(parts) + f", all {statistics.mean(every):.1%}"))
 
 
 def bench_tts(rows: list[tuple[str, str]]) -> None:
@@ -122,6 +122,8 @@ def main() -> int:
     parser.add_argument("--full-window", action="store_true",
                         help="also run the 30 s window path (today's) over the set")
     parser.add_argument("--only", choices=("asr", "tts", "vad"), help="one part only")
+    parser.add_argument("--sets", default="phrases,numbers,short",
+                        help="ASR sets (comma-separated): phrases, numbers, short")
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
     if args.only in (None, "tts"):
@@ -129,7 +131,7 @@ def main() -> int:
     if args.only in (None, "vad"):
         bench_vad(rows)
     if args.only in (None, "asr"):
-        bench_asr(rows, args.quick, args.full_window)
+        bench_asr(rows, args.quick, args.full_window, tuple(args.sets.split(",")))
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
