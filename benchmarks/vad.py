@@ -8,9 +8,9 @@ Measured, each as the median of ``--repeats`` runs (every run on a fresh VAD sta
   engine receives a microphone's appends. Throughput in x real time, and the cost per chunk.
 - ``trace``: ``rtnb.engine.speech.vad.trace`` on the whole recording at once (batched rows).
 - ``plot_vad``: ``rtnb.plot_vad`` on the recording (trace + turn detection + figure), and the
-  PNG render a notebook then does (``savefig``).
+  PNG render a notebook then does (``Plot.png()``: 816 px wide, drawn at twice the pixels).
 - ``explorer``: the VAD explorer's work per slider change: ``rtnb.analysis.explore`` alone, and
-  the full widget update (explore + figure + PNG at 80 dpi) timed through the real
+  the full widget update (explore + figure + the same PNG) timed through the real
   ``rtnb.vad_explorer()`` widget by moving its sliders.
 
 Before each measurement the script waits (bounded) until other processes are quiet, and it
@@ -20,7 +20,6 @@ records their CPU share during the measurement. Run: ``python benchmarks/vad.py`
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import time
@@ -139,14 +138,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                                          quiet, "plot_vad(60 s) build")
 
     def render() -> None:
-        buf = io.BytesIO()
-        figs[-1].savefig(buf, format="png")
+        figs[-1].png()  # what the notebook shows
 
     res["plot_vad_render"] = _median_runs(render, args.repeats, quiet, "plot_vad PNG render")
 
     def full() -> None:
-        buf = io.BytesIO()
-        rtnb.plot_vad(pcm).savefig(buf, format="png")
+        rtnb.plot_vad(pcm).png()
 
     res["plot_vad_total"] = _median_runs(full, args.repeats, quiet,
                                          "plot_vad build + render")

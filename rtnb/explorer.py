@@ -41,18 +41,43 @@ def _summary_html(result: ExplorerResult, logged: int | None = None) -> str:
             + (f"<ul>{items}</ul>" if items else "") + "</div>")
 
 
+#: (wire name, label with units, kind, min, max, step): one slider per row, all labels
+#: the same width, so each slider gets the row's width.
+SLIDERS = (
+    ("threshold", "speech threshold (0–1)", "float", 0.05, 0.95, 0.01),
+    ("prefix_padding_ms", "prefix padding (ms)", "int", 0, 1000, 20),
+    ("silence_duration_ms", "silence duration (ms)", "int", 100, 2000, 20),
+)
+#: Room for the longest label (CSS px).
+LABEL_WIDTH = "160px"
+
+
+def _width() -> int:
+    from .plots.figure import DISPLAY_DPI, WIDTH
+
+    return round(WIDTH * DISPLAY_DPI)
+
+
+def _slider(w: Any, name: str, text: str, kind: str, lo: float, hi: float, step: float,
+            value: float) -> Any:
+    cls = w.FloatSlider if kind == "float" else w.IntSlider
+    return cls(value=value, min=lo, max=hi, step=step, description=text,
+               tooltip=f"turn_detection.{name}", continuous_update=False,
+               style={"description_width": LABEL_WIDTH}, layout=w.Layout(width="100%"))
+
+
 def vad_explorer(recording_or_audio: Any, *, threshold: float | None = None,
                  prefix_padding_ms: int | None = None, silence_duration_ms: int | None = None,
                  max_pause_ms: int = MAX_PAUSE_MS) -> Any:
     """Sliders for the server_vad knobs over a recording or audio; returns an ipywidgets VBox.
 
     ``recording_or_audio``: a Session, a Recording, an event log, or audio (float array at
-    24 kHz, PCM16 bytes, WAV path). Defaults come from the logged turn detection. The box
+    24 kHz, PCM16 bytes, WAV path). Defaults come from the logged turn detection. One
+    slider per row, labelled with its unit (the wire name is its tooltip), above a
+    summary and :func:`rtnb.plot_vad`'s figure at its display size. The box
     has attributes ``threshold``, ``prefix_padding_ms``, ``silence_duration_ms`` (sliders),
     ``image``, ``summary`` and ``result`` (the latest :class:`ExplorerResult`).
     """
-    import io
-
     w = require("ipywidgets", "rtnb.vad_explorer")
 
     from .plots import vad_figure
@@ -63,29 +88,20 @@ def vad_explorer(recording_or_audio: Any, *, threshold: float | None = None,
     probs = source.probs  # once; each slider change only re-runs detect()
     cfg = source.settings(threshold, prefix_padding_ms, silence_duration_ms)
     logged = source.logged_turns
-    style = {"description_width": "initial"}
-    layout = w.Layout(width="32%")
-    th = w.FloatSlider(value=cfg.threshold, min=0.05, max=0.95, step=0.01,
-                       description="threshold", continuous_update=False, style=style,
-                       layout=layout)
-    pp = w.IntSlider(value=cfg.prefix_padding_ms, min=0, max=1000, step=20,
-                     description="prefix_padding_ms", continuous_update=False, style=style,
-                     layout=layout)
-    sd = w.IntSlider(value=cfg.silence_duration_ms, min=100, max=2000, step=20,
-                     description="silence_duration_ms", continuous_update=False, style=style,
-                     layout=layout)
-    image = w.Image(format="png", layout=w.Layout(width="100%"))
+    th, pp, sd = (_slider(w, *spec, value) for spec, value in zip(SLIDERS, (
+        cfg.threshold, cfg.prefix_padding_ms, cfg.silence_duration_ms), strict=True))
+    image = w.Image(format="png", layout=w.Layout(width=f"{_width()}px", max_width="100%",
+                                                  height="auto"))
     summary = w.HTML()
-    box = w.VBox([w.HBox([th, pp, sd]), summary, image])
+    box = w.VBox([th, pp, sd, summary, image], layout=w.Layout(max_width=f"{_width()}px"))
+    box.add_class("rtnb-vad-explorer")
 
     def update(_change: Any = None) -> None:
         result = source.explore(th.value, pp.value, sd.value, max_pause_ms=max_pause_ms)
-        fig = vad_figure(source, probs, result)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=80)
+        plot = vad_figure(source, probs, result)
         box.result = result
         summary.value = _summary_html(result, logged)
-        image.value = buf.getvalue()
+        image.value = plot.png()
 
     for slider in (th, pp, sd):
         slider.observe(update, names="value")

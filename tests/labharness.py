@@ -255,3 +255,20 @@ def first_plot_screenshots(url: str, token: str, root: Path, notebooks: list[str
         finally:
             browser.close()
     return shots
+
+
+def require_browser() -> None:
+    """Skip the calling test unless Debian Chromium, Playwright and JupyterLab are here."""
+    import pytest
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright")
+    pytest.importorskip("jupyterlab")
+
+
+def run_all_cells(page: object, url: str, token: str, notebook: str) -> None:
+    """Open ``notebook`` in a fresh Lab workspace, wait for its kernel, run every cell."""
+    page.goto(f"{url}/lab/tree/{notebook}?reset&token={token}")
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
 from ..engine.turns import FRAME_MS, TurnConfig, TurnEvent, detect
-from .settings import DEFAULT, in_force
+from .settings import DEFAULT, at, changes, in_force
 from .sources import event_log
 
 if TYPE_CHECKING:
@@ -156,20 +156,25 @@ def _lines(result: ExplorerResult) -> list[str]:
 
 @dataclass(frozen=True)
 class ServerMark:
-    """A logged ``speech_started``/``speech_stopped``: its audio position, and the audio
-    appended when the client received it (where the decision showed up)."""
+    """A logged ``speech_started``/``speech_stopped``: its audio position, the audio
+    appended when the client received it (where the decision showed up), and the turn
+    detection in force when the server made it (``None``: reported off)."""
 
     kind: str
     audio_ms: float
     received_ms: float
+    config: TurnConfig | None = DEFAULT
 
 
 def server_marks(entries: Sequence[Any]) -> list[ServerMark]:
-    """The server's ``speech_started``/``speech_stopped`` in a log, in order."""
+    """The server's ``speech_started``/``speech_stopped`` in a log, in order, each with
+    the settings that produced it (:func:`rtnb.analysis.settings.in_force` at that entry)."""
     fields = {ev.SPEECH_STARTED: ("speech_started", "audio_start_ms"),
               ev.SPEECH_STOPPED: ("speech_stopped", "audio_end_ms")}
-    return [ServerMark(fields[e.type][0], e.event[fields[e.type][1]], e.input_ms)
-            for e in entries if e.direction == "server" and e.type in fields]
+    history = changes(entries)
+    return [ServerMark(fields[e.type][0], e.event[fields[e.type][1]], e.input_ms,
+                       at(history, i))
+            for i, e in enumerate(entries) if e.direction == "server" and e.type in fields]
 
 
 @dataclass
@@ -184,6 +189,27 @@ class VadSource:
     @property
     def marks(self) -> list[ServerMark]:
         return server_marks(self.entries)
+
+    @property
+    def server_segments(self) -> list[Segment]:
+        """The turns the server cut, as :class:`Segment` s in audio ms: ``padded_start_ms``
+        is ``speech_started.audio_start_ms``; ``start_ms`` adds the prefix padding in force
+        (the onset; unknown, so equal, when the padded start was clipped at 0);
+        ``end_ms`` is ``speech_stopped.audio_end_ms``; ``decided_ms`` is the audio
+        appended when the client received it (``None``: no ``speech_stopped``)."""
+        out: list[Segment] = []
+        started: ServerMark | None = None
+        for mark in self.marks:
+            if mark.kind == "speech_started":
+                if started is not None:  # never stopped: cut where the next one starts
+                    out.append(_server_segment(started, None, mark.audio_ms))
+                started = mark
+            elif started is not None:
+                out.append(_server_segment(started, mark))
+                started = None
+        if started is not None:
+            out.append(_server_segment(started, None, len(self.pcm) // 48))
+        return out
 
     @property
     def logged_turns(self) -> int | None:
@@ -211,6 +237,18 @@ class VadSource:
         cfg = self.settings(threshold, prefix_padding_ms, silence_duration_ms)
         return explore(self.probs, cfg.threshold, cfg.prefix_padding_ms,
                        cfg.silence_duration_ms, max_pause_ms=max_pause_ms)
+
+
+def _server_segment(started: ServerMark, stopped: ServerMark | None,
+                    end_ms: float = 0) -> Segment:
+    pad = started.config.prefix_padding_ms if started.config is not None else 0
+    padded = int(started.audio_ms)
+    onset = padded + pad if padded > 0 else padded
+    if stopped is None:
+        end = max(int(end_ms), padded)
+        return Segment(min(onset, end), padded, end, None)
+    return Segment(min(onset, int(stopped.audio_ms)), padded, int(stopped.audio_ms),
+                   int(stopped.received_ms))
 
 
 def vad_source(source: Any) -> VadSource:

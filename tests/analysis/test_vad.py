@@ -60,11 +60,33 @@ def log_with_marks(turn_detection: dict | None) -> Script:
 def test_vad_source_of_a_log(turn_detection, config):
     src = vad_source(log_with_marks(turn_detection).log)
     assert src.config == config and len(src.pcm) == 1280 * 48
-    assert src.marks == [ServerMark("speech_started", 0, 300.0),
-                         ServerMark("speech_stopped", 640, 1200.0)]
+    made_by = config if turn_detection else None  # reported off: no settings made them
+    assert src.marks == [ServerMark("speech_started", 0, 300.0, made_by),
+                         ServerMark("speech_stopped", 640, 1200.0, made_by)]
     assert src.logged_turns == 1
     assert src.settings(silence_duration_ms=800).silence_duration_ms == 800
     assert src.settings(threshold=0.3).prefix_padding_ms == config.prefix_padding_ms
+
+
+def test_each_server_mark_carries_the_settings_that_made_it():
+    s = log_with_marks({"type": "server_vad", "silence_duration_ms": 400})
+    s.at(1.3, "server", "session.updated", session={"audio": {"input": {"turn_detection": {
+        "type": "server_vad", "threshold": 0.7, "silence_duration_ms": 900}}}})
+    s.at(1.6, "server", "input_audio_buffer.speech_started", audio_start_ms=900, item_id="v")
+    marks = vad_source(s.log).marks
+    assert [m.config for m in marks] == [TurnConfig(silence_duration_ms=400)] * 2 + [
+        TurnConfig(threshold=0.7, silence_duration_ms=900)]
+    assert vad_source(s.log).config == marks[-1].config  # the settings in force at the end
+    first, second = vad_source(s.log).server_segments
+    assert (first.padded_start_ms, first.start_ms, first.end_ms, first.decided_ms) == (
+        0, 0, 640, 1200)  # padded start clipped at 0: the onset is unknown
+    # speech_started at 900 under prefix padding 300 (the new settings keep the default);
+    # no speech_stopped: open until the audio ends (1280 ms appended)
+    assert (second.padded_start_ms, second.start_ms, second.end_ms, second.decided_ms) == (
+        900, 1200, 1280, None)
+    unreported = Script().mic(0.0, 100).at(0.1, "server", "input_audio_buffer.speech_started",
+                                           audio_start_ms=0, item_id="u")
+    assert vad_source(unreported.log).marks[0].config == TurnConfig()  # the GA default
 
 
 def test_vad_source_of_raw_audio_and_cached_probs(monkeypatch):
