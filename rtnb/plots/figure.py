@@ -172,8 +172,8 @@ def keep_off(ax: Any, texts: list[tuple[Any, float, float]], x_line: float,
     """Move each label off the vertical line at data ``x_line``.
 
     ``texts``: ``(text, x_left, x_right)``: a label drawn ``ha="left"`` at ``x_left``,
-    which may instead end at ``x_right`` (``ha="right"``), start just right of the line,
-    or sit at either edge of the axes. The first placement that neither crosses the line
+    which may instead end at ``x_right`` (``ha="right"``), end just left of the line or
+    start just right of it, or sit at either edge of the axes. The first placement that neither crosses the line
     nor leaves the axes wins.
     Call after the layout is done (``fig.draw_without_rendering()``).
     """
@@ -184,11 +184,11 @@ def keep_off(ax: Any, texts: list[tuple[Any, float, float]], x_line: float,
            - ax.transData.inverted().transform((0, 0))[0])
     lo, hi = ax.get_xlim()
     for text, x_left, x_right in texts:
-        for ha, x in (("left", x_left), ("right", x_right), ("left", x_line + gap),
-                      ("right", hi - gap), ("left", lo + gap)):
+        for ha, x in (("left", x_left), ("right", x_right), ("right", x_line - gap),
+                      ("left", x_line + gap), ("right", hi - gap), ("left", lo + gap)):
             text.set_x(x)
             text.set_horizontalalignment(ha)
             ext = text.get_window_extent()
-            crosses = ext.x0 - gap_px < line < ext.x1 + gap_px
+            crosses = ext.x0 - gap_px / 2 < line < ext.x1 + gap_px / 2
             if not crosses and box.x0 <= ext.x0 and ext.x1 <= box.x1:
                 break

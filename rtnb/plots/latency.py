@@ -195,7 +195,7 @@ def _side_panel(ax: Any, rows: list[TurnTimes], tg: dict[str, float]) -> None:
              for metric in ("barge_in", "handoff_time")
              if (v := getattr(row.turn, metric)) is not None]
     xs += [v for _, _, v in shown]
-    ax.set_xlim(0, max([1000.0, *xs]) * 1.1)
+    ax.set_xlim(0, max([1000.0, *xs]) * 1.2)
     mid = sum(ax.get_xlim()) / 2
     for y, metric, v in shown:
         marker, color, dy = {"barge_in": ("X", COLORS["barge_in"], -0.15),

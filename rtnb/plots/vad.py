@@ -90,6 +90,8 @@ def _server_line(src: VadSource, cfg: TurnConfig, turns: int) -> str:
     if server == cfg:
         return f"the server cut {turns} with the same settings"
     theirs, ours = _changed(server, cfg)
+    if not theirs:  # semantic_vad: the same knobs, but it may wait longer
+        return f"the server cut {turns} with {settings_text(server)}"
     return f"the server cut {turns} with {theirs} (here: {ours}): the lower lane"
 
 
