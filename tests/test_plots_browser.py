@@ -80,7 +80,7 @@ def test_plots_and_explorer_read_well_in_jupyterlab(tmp_path):
     write_recordings(tmp_path)
     labharness.write_notebook(tmp_path / "plots.ipynb", CELLS)
     with labharness.jupyterlab(tmp_path) as (url, token), sync_playwright() as pw:
-        browser = labharness._browser(pw, tmp_path / "no-mic.wav")
+        browser = labharness.launch_chromium(pw, tmp_path / "no-mic.wav")
         page = browser.new_page(viewport={"width": 1280, "height": 2400})
         try:
             labharness.run_all_cells(page, url, token, "plots.ipynb")
