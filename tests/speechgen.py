@@ -27,6 +27,7 @@ PHRASES = [
     "How much is a train ticket to Boston?",
 ]
 
+<<<<<<< HEAD
 #: Numbers and very short utterances: where short Whisper windows go wrong first.
 NUMBER_PHRASES = [
     "My order number is 58213.",
@@ -37,6 +38,24 @@ NUMBER_PHRASES = [
     "It was 19 degrees on the 21st.",
 ]
 SHORT_PHRASES = ["Yes.", "No.", "Thanks.", "Stop.", "Sure, go ahead.", "Two."]
+=======
+#: Sentences with the words spoken before a mid-sentence pause (see :func:`paused`): the
+#: prefix alone is unfinished ("I want to return my ...").
+PAUSED = [
+    ("I want to return my snowboard.", "I want to return my"),
+    ("Can I book a table for two at seven tonight?", "Can I book a table for"),
+    ("How much is a train ticket to Boston?", "How much is a train ticket to"),
+    ("Please transfer me to billing.", "Please transfer me to"),
+    ("What's the weather in Paris today?", "What's the weather in"),
+    ("I'd like to speak to a real person.", "I'd like to speak to"),
+    ("My phone number is 555 123 4567.", "My phone number is"),
+    ("What time does the store close?", "What time does the"),
+    ("No thanks, that's all for today.", "No thanks, that's all for"),
+    ("I need to change the delivery address for my order.", "I need to change the"),
+    ("Could you tell me how much the premium plan costs?", "Could you tell me how much the"),
+    ("Cancel my order, please.", "Cancel my"),
+]
+>>>>>>> 3efbc90 (semantic_vad: a real end-of-turn model (Smart Turn v3.2 from the pipecat-ai wheel, onnxruntime, own Whisper features))
 
 CACHE_DIR = Path(os.environ.get("RTNB_SPEECH_CACHE") or Path(tempfile.gettempdir()) / "rtnb-speech")
 _VERSION = "piper-joe-medium/2"  # bump to invalidate cached audio
@@ -89,3 +108,59 @@ def two_utterances() -> tuple[bytes, float]:
     a = trim(utterance("I want to return my snowboard."))
     b = trim(utterance("What time does the store close?"))
     return with_silence(a, 600, 400) + with_silence(b, 0, 1500), len(a) / 48
+
+
+def _word_end_ms(pcm: bytes, words: int) -> float:
+    """Where word number ``words`` ends in ``pcm``, from Whisper's word timestamps (ms)."""
+    from faster_whisper import WhisperModel
+
+    from rtnb.audio import load_audio
+    from rtnb.engine.speech.asr import default_model_dir
+
+    model = WhisperModel(str(default_model_dir()), device="cpu", compute_type="int8",
+                         cpu_threads=1, local_files_only=True)
+    segments, _ = model.transcribe(load_audio(pcm, rate=16000), language="en", beam_size=1,
+                                   temperature=0.0, word_timestamps=True,
+                                   condition_on_previous_text=False)
+    found = [w for s in segments for w in (s.words or [])]
+    if len(found) <= words:
+        raise ValueError(f"Whisper found {len(found)} words, cannot cut after {words}")
+    return 500.0 * (found[words - 1].end + found[words].start)
+
+
+def _quietest_ms(pcm: bytes, around_ms: float, reach_ms: float = 60.0) -> float:
+    """The start of the quietest 5 ms stretch within ``reach_ms`` of ``around_ms``."""
+    import numpy as np
+
+    x = np.frombuffer(pcm, "<i2").astype(np.float32)
+    step = 120  # 5 ms at 24 kHz
+    lo = max(0, int(24 * (around_ms - reach_ms)) // step)
+    hi = min(len(x) // step - 1, int(24 * (around_ms + reach_ms)) // step)
+    energy = [float(np.square(x[i * step:(i + 1) * step]).mean()) for i in range(lo, hi + 1)]
+    return (lo + int(np.argmin(energy))) * step / 24
+
+
+def paused(text: str, prefix: str, pause_ms: float, voice: str = "alloy") -> tuple[bytes, float]:
+    """``text`` spoken in one go, with ``pause_ms`` of silence spliced in after ``prefix``.
+
+    The sentence is synthesised whole, so the words before the pause keep the intonation
+    of an unfinished sentence. The cut is at Whisper's word boundary, moved to the
+    quietest 5 ms nearby. Returns 24 kHz PCM16 and where the pause starts (ms).
+    """
+    import json
+
+    if not text.startswith(prefix):
+        raise ValueError(f"{prefix!r} does not start {text!r}")
+    pcm = utterance(text, voice)
+    key = hashlib.sha256(f"{_VERSION}|cut|{voice}|{text}|{prefix}".encode()).hexdigest()[:24]
+    path = CACHE_DIR / f"{key}.json"
+    if path.is_file():
+        cut_ms = json.loads(path.read_text())["cut_ms"]
+    else:
+        cut_ms = _quietest_ms(pcm, _word_end_ms(pcm, len(prefix.split())))
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps({"cut_ms": cut_ms}))
+        os.replace(tmp, path)
+    cut = 2 * round(24 * cut_ms)
+    return pcm[:cut] + bytes(2 * round(24 * pause_ms)) + pcm[cut:], cut_ms

@@ -45,6 +45,9 @@ MAX_JSON_DEPTH = 64
 PAUSE_MS = 250
 
 log = logging.getLogger("rtnb.engine")
+#: The end-of-turn model's audio window (Smart Turn v3.2 looks at the last 8 s).
+TURN_MODEL_WINDOW_MS = 8000
+_warned_no_turn_model = False
 
 
 # -- effects -------------------------------------------------------------------------------
@@ -111,6 +114,18 @@ class Discard(Effect):
 @dataclass(frozen=True)
 class ClearOutputAudio(Effect):
     """``output_audio_buffer.clear`` on a transport whose server plays the audio (WebRTC)."""
+
+
+@dataclass(frozen=True)
+class PredictTurnEnd(Effect):
+    """semantic_vad: ask the end-of-turn model whether the words so far sound finished.
+
+    ``audio`` is the user's speech up to the last voiced frame (at most the model's 8 s).
+    Report the answer with :meth:`RealtimeCore.turn_predicted` and ``key``.
+    """
+
+    key: tuple[int, int]
+    audio: bytes
 
 
 Output = dict[str, Any] | Effect
@@ -237,6 +252,8 @@ class RealtimeCore:
 
     ``vad_factory`` returns an object with ``process(pcm24: bytes) -> probabilities``
     (one per 32 ms frame) and ``reset()``. ``model`` is the name reported to clients.
+    ``turn_model`` says the I/O layer runs :class:`PredictTurnEnd` (semantic_vad's
+    end-of-turn model); without it semantic_vad uses its silence windows alone.
     """
 
     #: True when the server plays the output audio (a WebRTC call): then
@@ -244,7 +261,8 @@ class RealtimeCore:
     server_playback = False
 
     def __init__(self, *, model: str = "rtnb-local",
-                 vad_factory: Callable[[], Any] | None = None) -> None:
+                 vad_factory: Callable[[], Any] | None = None,
+                 turn_model: bool = False) -> None:
         tag = secrets.token_hex(4)
         self._counter = itertools.count(1)
         self._tag = tag
@@ -264,6 +282,10 @@ class RealtimeCore:
         self._part_start = 0
         self._spec: Span | None = None  # this pause's speculative part
         self._decoder = wire_audio.StreamDecoder("audio/pcm")
+        self._turn_model = turn_model
+        #: The pause the end-of-turn model was asked about, and its answer (None: pending).
+        self._asked: tuple[int, int] | None = None
+        self._finished: bool | None = None
         self._configure_turns()
 
     # -- ids and events ----------------------------------------------------------------------
@@ -357,6 +379,14 @@ class RealtimeCore:
             self._turn = turns.TurnState()
             return
         self._turn_cfg = turns.TurnConfig.from_wire(td)
+        self._asked = None
+        if self._turn_cfg.finished_threshold is not None and not self._turn_model:
+            global _warned_no_turn_model
+            if not _warned_no_turn_model:
+                _warned_no_turn_model = True
+                log.warning("semantic_vad: the end-of-turn model is not installed, so turns "
+                            "end on silence windows alone; install it with "
+                            "pip install 'rtnb[turn]'")
         # Align VAD frames with the audio clock from here on.
         self._turn = turns.TurnState(t_ms=int(self.audio_clock_ms))
         if self._vad is None and self._vad_factory is not None:
@@ -399,11 +429,61 @@ class RealtimeCore:
             return []
         out: list[Output] = []
         for p in self._vad.process(pcm):
-            extend = False
-            self._turn, evs = turns.step(self._turn, float(p), self._turn_cfg, extend=extend)
+            self._turn, evs = turns.step(self._turn, float(p), self._turn_cfg,
+                                         extend=self._extend())
             for ev in evs:
                 out.extend(self._on_turn_event(ev))
             out.extend(self._speculate())
+            out.extend(self._ask_turn_model())
+        if self._turn.phase == "idle":
+            self._trim_idle_buffer()
+        return out
+
+    # -- semantic_vad's end-of-turn model ----------------------------------------------------
+
+    def _uses_turn_model(self) -> bool:
+        return self._turn_model and self._turn_cfg.finished_threshold is not None
+
+    def _pause_key(self) -> tuple[int, int]:
+        return (self._turn.speech_start_ms, self._turn.last_voice_ms)
+
+    def _extend(self) -> bool:
+        """Keep waiting: the model has not answered for this pause, or says "unfinished"."""
+        if not self._uses_turn_model() or self._turn.phase == "idle":
+            return False
+        if self._asked != self._pause_key() or self._finished is None:
+            return True
+        return not self._finished
+
+    def _ask_turn_model(self) -> list[Output]:
+        t = self._turn
+        if (not self._uses_turn_model() or t.phase != "trailing"
+                or t.t_ms - t.last_voice_ms < turns.PREDICT_AFTER_MS
+                or self._asked == self._pause_key()):
+            return []
+        self._asked, self._finished = self._pause_key(), None
+        start = max(t.speech_start_ms, t.last_voice_ms - TURN_MODEL_WINDOW_MS)
+        return [PredictTurnEnd(self._asked, self._slice(start, t.last_voice_ms))]
+
+    def turn_prediction_wanted(self, key: tuple[int, int]) -> bool:
+        """False once the user spoke again (or the turn ended) since ``key`` was asked."""
+        return self._turn.phase == "trailing" and key == self._asked == self._pause_key()
+
+    def turn_predicted(self, key: tuple[int, int], probability: float | None) -> list[Output]:
+        """Report the end-of-turn model's probability for ``key`` (``None``: it failed).
+
+        A stale answer (the user spoke again) is ignored. A failure counts as finished,
+        so the silence window decides. May end the turn at once.
+        """
+        if not self.turn_prediction_wanted(key) or self._finished is not None:
+            return []
+        threshold = self._turn_cfg.finished_threshold or 0.0
+        self._finished = probability is None or probability >= threshold
+        log.debug("end-of-turn probability %s for the pause at %d ms", probability, key[1])
+        self._turn, evs = turns.settle(self._turn, self._turn_cfg, extend=self._extend())
+        out: list[Output] = []
+        for ev in evs:
+            out.extend(self._on_turn_event(ev))
         if self._turn.phase == "idle":
             self._trim_idle_buffer()
         return out

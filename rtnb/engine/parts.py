@@ -1,4 +1,5 @@
-"""The default parts of the engine: Silero VAD, Whisper tiny.en, Piper, the rule brain.
+"""The default parts of the engine: Silero VAD, Whisper tiny.en, Piper, the rule brain,
+and Smart Turn v3.2 for semantic_vad when it is installed (``rtnb[turn]``).
 
 Models are loaded once per process and shared by every engine and session.
 """
@@ -35,6 +36,18 @@ def default_tts() -> Any:
     return tts
 
 
+@functools.lru_cache(maxsize=1)
+def default_turn_model() -> Any:
+    """Smart Turn v3.2, or ``None`` when pipecat-ai (which ships it) is not installed."""
+    from .speech import smart_turn
+
+    if not smart_turn.available():
+        return None
+    model = smart_turn.SmartTurn()
+    model.warmup()
+    return model
+
+
 def vad_factory() -> Any:
     from .speech.vad import SileroVad
 
@@ -65,5 +78,10 @@ def build_engine(cls: Any, *, brain: Any = None, token: str | None = None,
     asr = default_asr()
     say("loading TTS (Piper, joe medium)")
     tts = default_tts()
+    say("loading the end-of-turn model (Smart Turn v3.2)")
+    turn_model = default_turn_model()
+    if turn_model is None:
+        say("end-of-turn model not installed: semantic_vad uses silence windows alone")
     say(f"models ready in {time.perf_counter() - t0:.1f}s")
-    return cls(brain=brain, asr=asr, tts=tts, vad_factory=vad_factory, auth=Auth(token))
+    return cls(brain=brain, asr=asr, tts=tts, vad_factory=vad_factory, turn_model=turn_model,
+               auth=Auth(token))

@@ -21,6 +21,7 @@ from .core import (
     CancelResponse,
     Discard,
     Output,
+    PredictTurnEnd,
     RealtimeCore,
     Speculate,
     StartResponse,
@@ -42,7 +43,8 @@ class RealtimeConnection:
     def __init__(self, engine: Engine, send: Callable[[dict[str, Any]], Awaitable[None]],
                  model: str) -> None:
         self.engine = engine
-        self.core = RealtimeCore(model=model, vad_factory=engine.vad_factory)
+        self.core = RealtimeCore(model=model, vad_factory=engine.vad_factory,
+                                 turn_model=engine.turn_model is not None)
         self._send = send
         self._responses: dict[str, asyncio.Task] = {}
         self._transcripts: dict[str, asyncio.Future] = {}
@@ -88,6 +90,8 @@ class RealtimeConnection:
                     self._decode(out.audio, context))
             elif isinstance(out, Discard):
                 self._drop(out.keys)
+            elif isinstance(out, PredictTurnEnd):
+                self._spawn(self._predict_turn_end(out))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -138,6 +142,23 @@ class RealtimeConnection:
         finally:
             if not fut.done():
                 fut.set_result(text)
+
+    # -- semantic_vad's end-of-turn model --------------------------------------------------
+
+    async def _predict_turn_end(self, job: PredictTurnEnd) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            p = await loop.run_in_executor(self.engine.turn_pool, self._turn_probability, job)
+        except Exception:  # the silence window decides instead
+            log.exception("end-of-turn prediction failed")
+            p = None
+        await self.dispatch(self.core.turn_predicted(job.key, p))
+
+    def _turn_probability(self, job: PredictTurnEnd) -> float | None:
+        """Runs in the model's thread; skips a pause the user has already talked over."""
+        if not self.core.turn_prediction_wanted(job.key):
+            return None
+        return self.engine.turn_model.probability(job.audio)
 
     # -- responses ---------------------------------------------------------------------------
 

@@ -41,18 +41,23 @@ REALTIME_PATH = "/v1/realtime"
 
 @dataclass
 class Engine:
-    """The pluggable parts: VAD, ASR, TTS and brain, plus auth and worker threads."""
+    """The pluggable parts: VAD, ASR, TTS, the end-of-turn model and brain, plus auth and
+    worker threads. ``turn_model`` (``probability(pcm24) -> float``) is optional:
+    without it semantic_vad ends turns on silence windows alone."""
 
     brain: Brain
     asr: Any = None
     tts: Any = None
     vad_factory: Callable[[], Any] | None = None
+    turn_model: Any = None
     model: str = "rtnb-local"
     auth: Auth = field(default_factory=Auth)
     #: One ASR thread for every session, batching requests that arrive together.
     asr_worker: AsrWorker = field(init=False, repr=False)
     tts_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="rtnb-tts"))
+    turn_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="rtnb-turn"))
 
     def __post_init__(self) -> None:
         self.asr_worker = AsrWorker(lambda: self.asr)
@@ -69,6 +74,7 @@ class Engine:
         return {"vad": "silero-v6" if self.vad_factory else "none",
                 "asr": getattr(self.asr, "name", "none"),
                 "tts": getattr(self.tts, "name", "none"),
+                "turn": getattr(self.turn_model, "name", "none"),
                 "brain": getattr(self.brain, "name", "custom")}
 
     async def synthesize(self, text: str, voice: str, speed: float):

@@ -4,6 +4,14 @@ The engine, the VAD plots and the VAD explorer all run this same code: feed one
 speech probability per 32 ms frame to :func:`step` and collect the events. The
 audio clock is the only clock (milliseconds of audio appended so far), so a
 replay gives the same turns as the live session.
+
+``semantic_vad`` adds one input: whether to keep waiting (``extend``). The engine
+asks an end-of-turn model (Smart Turn v3.2, :mod:`rtnb.engine.speech.smart_turn`)
+once per pause, on the user's audio up to the last voiced frame. While the answer is
+pending, or when it says the words sound unfinished, the engine passes
+``extend=True`` and the turn ends only after ``max_wait_ms`` of silence; when the
+words sound finished, the normal window applies. Without the model installed the
+window alone decides, as in ``server_vad``.
 """
 
 from __future__ import annotations
@@ -13,15 +21,20 @@ from typing import Literal
 
 FRAME_MS = 32
 
-#: semantic_vad eagerness → (silence window ms, longest wait ms). The longest waits
-#: are OpenAI's (8 s, 4 s, 2 s); the window is extended toward it when the
-#: speculative transcript looks unfinished.
+#: semantic_vad eagerness → (silence window ms, longest wait ms, finished threshold).
+#: The window ends a turn whose words sound finished (and every turn when the
+#: end-of-turn model is not installed); the longest wait (OpenAI's 8 s, 4 s, 2 s) ends
+#: one that sounds unfinished. The threshold is the model's probability at or above
+#: which the words count as finished. Chosen with ``benchmarks/turn_model.py``.
 EAGERNESS = {
-    "low": (1000, 8000),
-    "medium": (600, 4000),
-    "auto": (600, 4000),
-    "high": (300, 2000),
+    "low": (1000, 8000, 0.5),
+    "medium": (500, 4000, 0.3),
+    "auto": (500, 4000, 0.3),
+    "high": (300, 2000, 0.2),
 }
+#: semantic_vad asks the end-of-turn model once a pause has lasted this long, so the
+#: shortest gaps between words (32–64 ms) cost no model call.
+PREDICT_AFTER_MS = 64
 
 
 @dataclass(frozen=True)
@@ -34,14 +47,18 @@ class TurnConfig:
     idle_timeout_ms: int | None = None
     #: Offset hysteresis: speech continues while p >= threshold - hysteresis.
     hysteresis: float = 0.15
+    #: semantic_vad: the longest silence before a turn that sounds unfinished ends.
     max_wait_ms: int | None = None
+    #: semantic_vad: the end-of-turn probability at or above which words sound finished.
+    finished_threshold: float | None = None
 
     @classmethod
     def from_wire(cls, td: dict) -> TurnConfig:
         """Build from a wire ``turn_detection`` object (server_vad or semantic_vad)."""
         if td.get("type") == "semantic_vad":
-            window, longest = EAGERNESS[td.get("eagerness") or "auto"]
-            return cls(silence_duration_ms=window, max_wait_ms=longest)
+            window, longest, threshold = EAGERNESS[td.get("eagerness") or "auto"]
+            return cls(silence_duration_ms=window, max_wait_ms=longest,
+                       finished_threshold=threshold)
         return cls(
             threshold=_or(td.get("threshold"), 0.5),
             prefix_padding_ms=int(_or(td.get("prefix_padding_ms"), 300)),
@@ -87,8 +104,9 @@ def step(
 ) -> tuple[TurnState, list[TurnEvent]]:
     """Advance one 32 ms frame with speech probability ``prob``.
 
-    ``extend`` asks to keep waiting (semantic_vad: the words so far look
-    unfinished); the wait never exceeds ``cfg.max_wait_ms`` after speech ends.
+    ``extend`` asks to keep waiting (semantic_vad: the end-of-turn model has not
+    answered yet, or says the words sound unfinished); the wait never exceeds
+    ``cfg.max_wait_ms`` after speech ends.
     """
     t0 = state.t_ms
     t1 = t0 + FRAME_MS
@@ -117,14 +135,26 @@ def step(
     # Not voiced: enter or stay in the silence window.
     if state.phase == "speech":
         events.append(TurnEvent("silence_began", t0, audio_start_ms=state.last_voice_ms))
-    silence = t1 - state.last_voice_ms
+    trailing, stop = settle(replace(state, phase="trailing", t_ms=t1), cfg, extend=extend)
+    return trailing, events + stop
+
+
+def settle(state: TurnState, cfg: TurnConfig, *, extend: bool = False
+           ) -> tuple[TurnState, list[TurnEvent]]:
+    """End a pause now if its silence already fills the window; no audio is consumed.
+
+    :func:`step` ends each frame with this. The engine also calls it when the
+    end-of-turn model answers between two frames.
+    """
+    if state.phase != "trailing":
+        return state, []
     window = cfg.silence_duration_ms
     if extend and cfg.max_wait_ms is not None:
         window = cfg.max_wait_ms
-    if silence >= window:
-        events.append(TurnEvent("speech_stopped", t1, audio_start_ms=state.last_voice_ms))
-        return replace(state, phase="idle", t_ms=t1, idle_since_ms=t1), events
-    return replace(state, phase="trailing", t_ms=t1), events
+    if state.t_ms - state.last_voice_ms < window:
+        return state, []
+    stop = TurnEvent("speech_stopped", state.t_ms, audio_start_ms=state.last_voice_ms)
+    return replace(state, phase="idle", idle_since_ms=state.t_ms), [stop]
 
 
 def arm_idle_timeout(state: TurnState, delay_ms: int = 0) -> TurnState:

@@ -1,4 +1,5 @@
-"""Offline speech models for the local engine: Silero VAD, whisper ASR and piper TTS.
+"""Offline speech models for the local engine: Silero VAD, whisper ASR, piper TTS and the
+Smart Turn end-of-turn model (optional).
 
 Names are imported lazily so that importing this package loads no model or runtime.
 """
@@ -10,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .asr import WhisperAsr
+    from .smart_turn import SmartTurn
     from .tts import VOICES, PiperTts
     from .vad import FRAME_BYTES, FRAME_MS, SileroVad, trace
 
-__all__ = ["FRAME_BYTES", "FRAME_MS", "VOICES", "PiperTts", "SileroVad", "WhisperAsr", "trace"]
+__all__ = ["FRAME_BYTES", "FRAME_MS", "VOICES", "PiperTts", "SileroVad", "SmartTurn",
+           "WhisperAsr", "trace"]
 
 _WHERE = {
     "FRAME_BYTES": "vad",
@@ -22,6 +25,7 @@ _WHERE = {
     "trace": "vad",
     "WhisperAsr": "asr",
     "PiperTts": "tts",
+    "SmartTurn": "smart_turn",
     "VOICES": "tts",
 }
 
