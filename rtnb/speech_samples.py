@@ -63,6 +63,55 @@ def speak(text: str, voice: str = "alloy", *, speed: float = 1.0, lead_ms: float
     return silence(lead_ms) + pcm + silence(tail_ms)
 
 
+def pause_after(text: str, prefix: str, pause_ms: float = 1000, voice: str = "alloy") -> bytes:
+    """``text`` spoken in one go, with ``pause_ms`` of silence spliced in after ``prefix``.
+
+    A person hesitating mid-sentence: ``pause_after("I want to return my snowboard.",
+    "I want to return my")``. The whole sentence is synthesised first, so the words
+    before the pause keep the intonation of an unfinished sentence.
+    """
+    if not text.startswith(prefix) or not prefix.strip():
+        raise ValueError(f"{prefix!r} must begin {text!r}")
+    pcm = speak(text, voice)
+    cut = 2 * round(RATE * word_end_ms(pcm, len(prefix.split())) / 1000)
+    return pcm[:cut] + silence(pause_ms) + pcm[cut:]
+
+
+def word_end_ms(pcm: bytes, words: int) -> float:
+    """Where word number ``words`` of 24 kHz PCM16 speech ends (ms).
+
+    Between Whisper's timestamps of that word and the next, moved to the quietest 5 ms
+    within 60 ms, so a pause spliced in there cuts no sound.
+    """
+    import numpy as np
+
+    from .audio import load_audio
+
+    segments, _ = _word_model().transcribe(
+        load_audio(bytes(pcm), rate=16000), language="en", beam_size=1, temperature=0.0,
+        word_timestamps=True, condition_on_previous_text=False)
+    found = [w for s in segments for w in (s.words or [])]
+    if not 0 < words < len(found):
+        raise ValueError(f"Whisper heard {len(found)} words; cannot cut after {words}")
+    around = 500.0 * (found[words - 1].end + found[words].start)
+    x = np.frombuffer(bytes(pcm), "<i2").astype(np.float32)
+    step = RATE // 200  # 5 ms
+    lo = max(0, int(RATE * (around - 60) / 1000) // step)
+    hi = min(len(x) // step - 1, int(RATE * (around + 60) / 1000) // step)
+    energy = [float(np.square(x[i * step:(i + 1) * step]).mean()) for i in range(lo, hi + 1)]
+    return (lo + int(np.argmin(energy))) * step * 1000 / RATE
+
+
+@functools.lru_cache(maxsize=1)
+def _word_model() -> Any:
+    from faster_whisper import WhisperModel
+
+    from .engine.speech.asr import default_model_dir
+
+    return WhisperModel(str(default_model_dir()), device="cpu", compute_type="int8",
+                        cpu_threads=1, local_files_only=True)
+
+
 def silence(ms: float) -> bytes:
     """``ms`` milliseconds of digital silence (24 kHz PCM16)."""
     if ms < 0:

@@ -110,42 +110,12 @@ def two_utterances() -> tuple[bytes, float]:
     return with_silence(a, 600, 400) + with_silence(b, 0, 1500), len(a) / 48
 
 
-def _word_end_ms(pcm: bytes, words: int) -> float:
-    """Where word number ``words`` ends in ``pcm``, from Whisper's word timestamps (ms)."""
-    from faster_whisper import WhisperModel
-
-    from rtnb.audio import load_audio
-    from rtnb.engine.speech.asr import default_model_dir
-
-    model = WhisperModel(str(default_model_dir()), device="cpu", compute_type="int8",
-                         cpu_threads=1, local_files_only=True)
-    segments, _ = model.transcribe(load_audio(pcm, rate=16000), language="en", beam_size=1,
-                                   temperature=0.0, word_timestamps=True,
-                                   condition_on_previous_text=False)
-    found = [w for s in segments for w in (s.words or [])]
-    if len(found) <= words:
-        raise ValueError(f"Whisper found {len(found)} words, cannot cut after {words}")
-    return 500.0 * (found[words - 1].end + found[words].start)
-
-
-def _quietest_ms(pcm: bytes, around_ms: float, reach_ms: float = 60.0) -> float:
-    """The start of the quietest 5 ms stretch within ``reach_ms`` of ``around_ms``."""
-    import numpy as np
-
-    x = np.frombuffer(pcm, "<i2").astype(np.float32)
-    step = 120  # 5 ms at 24 kHz
-    lo = max(0, int(24 * (around_ms - reach_ms)) // step)
-    hi = min(len(x) // step - 1, int(24 * (around_ms + reach_ms)) // step)
-    energy = [float(np.square(x[i * step:(i + 1) * step]).mean()) for i in range(lo, hi + 1)]
-    return (lo + int(np.argmin(energy))) * step / 24
-
-
 def paused(text: str, prefix: str, pause_ms: float, voice: str = "alloy") -> tuple[bytes, float]:
     """``text`` spoken in one go, with ``pause_ms`` of silence spliced in after ``prefix``.
 
-    The sentence is synthesised whole, so the words before the pause keep the intonation
-    of an unfinished sentence. The cut is at Whisper's word boundary, moved to the
-    quietest 5 ms nearby. Returns 24 kHz PCM16 and where the pause starts (ms).
+    Like :func:`rtnb.speech_samples.pause_after` (the sentence is synthesised whole; the cut
+    is at Whisper's word boundary, moved to the quietest 5 ms nearby), with the voice and
+    the cut cached on disk. Returns 24 kHz PCM16 and where the pause starts (ms).
     """
     import json
 
@@ -157,7 +127,9 @@ def paused(text: str, prefix: str, pause_ms: float, voice: str = "alloy") -> tup
     if path.is_file():
         cut_ms = json.loads(path.read_text())["cut_ms"]
     else:
-        cut_ms = _quietest_ms(pcm, _word_end_ms(pcm, len(prefix.split())))
+        from rtnb.speech_samples import word_end_ms
+
+        cut_ms = word_end_ms(pcm, len(prefix.split()))
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps({"cut_ms": cut_ms}))

@@ -1,9 +1,10 @@
 """Binder without Docker: a fresh venv from binder/requirements.txt alone runs every notebook.
 
 repo2docker reads only ``binder/``: it installs ``binder/requirements.txt`` with pip from the
-repository root, on the Python version in ``binder/runtime.txt``. This test does the same in
-a new virtual environment (no packages from the outer environment, rtnb installed as a wheel
-from the repository rather than imported from the source tree). It then executes every
+repository root, on the Python version in ``binder/runtime.txt``, then runs
+``binder/postBuild``. This test does the same in a new virtual environment (no packages
+from the outer environment, rtnb installed as a wheel from the repository rather than
+imported from the source tree). It then executes every
 notebook with nbclient *inside* that venv, in a temporary copy of ``notebooks/``, with
 ``OPENAI_API_KEY`` removed so they run offline on the local engine.
 
@@ -95,6 +96,9 @@ def test_runtime_and_requirements_are_pinned():
     assert {"jupyterlab", "ipykernel", "ipywidgets", "anywidget", "matplotlib",
             "nbclient"} <= names
     assert (BINDER / "jupyter_server_config.py").is_file()
+    post = (BINDER / "postBuild").read_text()
+    assert "--no-deps" in post and re.search(r"pipecat-ai==[\d.]+", post), (
+        "postBuild installs the end-of-turn model's wheel, pinned, without its dependencies")
 
 
 @pytest.mark.slow
@@ -111,8 +115,11 @@ def test_fresh_venv_from_binder_requirements_runs_every_notebook(tmp_path):
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "-r", "binder/requirements.txt"],
         cwd=ROOT, env=env, capture_output=True, text=True)
-    installed = time.perf_counter()
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+    post = subprocess.run(["bash", "binder/postBuild"], cwd=ROOT, capture_output=True,
+                          text=True, env={**env, "PATH": f"{venv / 'bin'}:{env['PATH']}"})
+    installed = time.perf_counter()
+    assert post.returncode == 0, post.stdout[-3000:] + post.stderr[-3000:]
 
     notebooks = tmp_path / "notebooks"
     shutil.copytree(ROOT / "notebooks", notebooks,

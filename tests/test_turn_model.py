@@ -311,3 +311,18 @@ async def test_semantic_vad_through_the_sdk_with_real_time_pacing(engine, speech
 async def _raw_events(conn):
     while True:
         yield await conn.recv_bytes()
+
+
+def test_every_install_route_pins_the_same_pipecat_ai():
+    import re
+    from pathlib import Path
+
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    (extra,) = tomllib.loads((root / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["turn"]
+    assert extra.startswith("pipecat-ai==")
+    for text in ((root / ".ci" / "run").read_text(), (root / "binder" / "postBuild").read_text(),
+                 (root / "README.md").read_text(), smart_turn.INSTALL_HINT):
+        assert set(re.findall(r"pipecat-ai==[\d.]+", text)) == {extra}

