@@ -262,11 +262,15 @@ async def engine_trial(conn: Any, log: EventLog, mic: PacedMic, u: dict[str, Any
             break
         seen = log.events.index((t, ev)) + 1
         end_ms = ev.audio_end_ms - start
-        wall_end = mic.wall_at(end_audio)
-        stops.append((end_ms, (t - wall_end) * 1000 if end_ms >= u["end_ms"] - 150 else None))
-        decided.append(u["end_ms"] + (t - wall_end) * 1000)
-        if end_ms >= u["end_ms"] - 150:
-            break
+        if end_ms < 0:
+            continue  # the previous utterance's turn, decided late
+        if end_ms < u["end_ms"] - 150:
+            stops.append((end_ms, None))
+            continue
+        latency = (t - mic.wall_at(end_audio)) * 1000
+        stops.append((end_ms, latency))
+        decided.append(u["end_ms"] + latency)
+        break
     await asyncio.sleep(GAP_MS / 1000)
     share = cpu.share(mic.wall_at(end_audio), time.perf_counter())
     return {"stops": stops, "decided": decided,
