@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtnb.engine.turns import FRAME_MS, TurnConfig, TurnState, arm_idle_timeout, detect, step
+from rtnb.engine.turns import (
+    FRAME_MS,
+    TurnConfig,
+    TurnState,
+    arm_idle_timeout,
+    detect,
+    settle,
+    step,
+)
 
 CFG = TurnConfig(threshold=0.5, prefix_padding_ms=300, silence_duration_ms=500)
 
@@ -105,3 +113,43 @@ def test_turns_are_well_formed(probs, threshold, prefix, silence):
     # Nothing fires on silence.
     if all(p < threshold for p in probs):
         assert wire == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1), st.booleans()), max_size=400),
+       st.sampled_from(["low", "medium", "high"]))
+def test_semantic_waits_between_the_window_and_the_longest_wait(frames, eagerness):
+    """Whatever ``extend`` says frame by frame, a turn ends no sooner than the window after
+    the last voiced frame, and no later than the longest wait (plus one frame)."""
+    cfg = TurnConfig.from_wire({"type": "semantic_vad", "eagerness": eagerness})
+    state = TurnState()
+    for prob, extend in frames:
+        state, events = step(state, prob, cfg, extend=extend)
+        for e in events:
+            if e.kind == "speech_stopped":
+                waited = e.audio_ms - e.audio_start_ms
+                assert cfg.silence_duration_ms <= waited <= cfg.max_wait_ms + FRAME_MS
+                if extend:
+                    assert waited >= cfg.max_wait_ms
+
+
+@pytest.mark.parametrize(("phase", "silence_ms", "extend", "stops"), [
+    ("trailing", 499, False, False),
+    ("trailing", 500, False, True),
+    ("trailing", 500, True, False),   # extended: the longest wait applies
+    ("trailing", 4000, True, True),
+    ("speech", 5000, False, False),   # only a pause can end
+    ("idle", 5000, False, False),
+])
+def test_settle_table(phase, silence_ms, extend, stops):
+    cfg = TurnConfig(silence_duration_ms=500, max_wait_ms=4000, finished_threshold=0.3)
+    state = TurnState(phase=phase, t_ms=1000 + silence_ms, speech_start_ms=200,
+                      last_voice_ms=1000)
+    new, events = settle(state, cfg, extend=extend)
+    assert [e.kind for e in events] == (["speech_stopped"] if stops else [])
+    assert new.t_ms == state.t_ms  # settling consumes no audio
+    if stops:
+        assert new.phase == "idle" and events[0].audio_start_ms == 1000
+        assert events[0].audio_ms == state.t_ms
+    else:
+        assert new == state
