@@ -249,17 +249,19 @@ async def engine_trial(conn: Any, log: EventLog, mic: PacedMic, u: dict[str, Any
     start = mic.play(u["pcm"])
     end_audio = start + u["end_ms"]
     cfg = TurnConfig.from_wire(td)
-    limit = (cfg.max_wait_ms or cfg.silence_duration_ms) / 1000 + len(u["pcm"]) / 48000 + 3
     stops: list[tuple[float, float]] = []
     decided: list[float] = []
-    deadline = time.perf_counter() + limit
     seen = mark
-    while time.perf_counter() < deadline:
+    longest_s = (cfg.max_wait_ms or cfg.silence_duration_ms) / 1000
+    deadline = None  # set once the end of speech is out (a busy machine paces late)
+    while deadline is None or time.perf_counter() < deadline:
+        if deadline is None and mic.sent_ms >= end_audio:
+            deadline = time.perf_counter() + longest_s + 3
+        wait_s = 0.05 if deadline is None else max(0.05, deadline - time.perf_counter())
         try:
-            t, ev = await log.wait("input_audio_buffer.speech_stopped", seen,
-                                   max(0.1, deadline - time.perf_counter()))
+            t, ev = await log.wait("input_audio_buffer.speech_stopped", seen, wait_s)
         except TimeoutError:
-            break
+            continue
         seen = log.events.index((t, ev)) + 1
         end_ms = ev.audio_end_ms - start
         if end_ms < 0:

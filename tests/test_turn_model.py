@@ -48,7 +48,7 @@ def test_core_asks_once_per_pause_with_the_speech_up_to_the_last_voiced_frame():
     c = semantic_core()
     out = c.feed_audio(silence(320) + tone(640))
     assert asks(out) == []
-    out = c.feed_audio(silence(32))  # one silent frame: too short a gap to ask about
+    out = c.feed_audio(silence(turns.PREDICT_AFTER_MS - 32))  # too short a gap to ask about
     assert asks(out) == []
     out = c.feed_audio(silence(64))
     (ask,) = asks(out)
@@ -74,7 +74,7 @@ def test_unanswered_pause_waits_and_a_finished_answer_ends_the_turn_at_once():
 def test_unfinished_answer_waits_for_the_longest_wait():
     c = semantic_core()
     c.feed_audio(silence(320) + tone(640))
-    (ask,) = asks(c.feed_audio(silence(96)))
+    (ask,) = asks(c.feed_audio(silence(turns.PREDICT_AFTER_MS + 32)))
     assert c.turn_predicted(ask.key, 0.1) == []
     stopped_at = None
     for _ in range(200):  # 20 ms appends, up to 4 s
@@ -90,7 +90,7 @@ def test_unfinished_answer_waits_for_the_longest_wait():
 def test_finished_answer_before_the_window_ends_the_turn_at_the_window():
     c = semantic_core()
     c.feed_audio(silence(320) + tone(640))
-    (ask,) = asks(c.feed_audio(silence(96)))
+    (ask,) = asks(c.feed_audio(silence(turns.PREDICT_AFTER_MS + 32)))
     assert c.turn_predicted(ask.key, 0.8) == []  # window not over yet
     out = []
     while "input_audio_buffer.speech_stopped" not in types(out):
@@ -102,7 +102,7 @@ def test_finished_answer_before_the_window_ends_the_turn_at_the_window():
 def test_stale_answer_after_the_user_resumed_is_ignored():
     c = semantic_core()
     c.feed_audio(silence(320) + tone(640))
-    (old,) = asks(c.feed_audio(silence(96)))
+    (old,) = asks(c.feed_audio(silence(turns.PREDICT_AFTER_MS + 32)))
     c.feed_audio(tone(320))  # the user goes on
     assert not c.turn_prediction_wanted(old.key)
     assert c.turn_predicted(old.key, 0.99) == []
