@@ -96,7 +96,10 @@ async def test_text_turn_with_audio(engine):
 async def test_spoken_turn_and_tool_round_trip(engine, speech):
     agent = RealtimeAgent(name="Assistant", instructions="Use tools for weather.",
                           tools=[get_weather])
-    pcm = speech.with_silence(speech.utterance("What's the weather in Berlin?"), 300, 900)
+    # openai-agents asks for semantic_vad: when the end-of-turn model hears the words as
+    # unfinished, the turn ends only after medium's 4 s longest wait, so the silence after
+    # the question outlasts it (a live mic streams silence just the same).
+    pcm = speech.with_silence(speech.utterance("What's the weather in Berlin?"), 300, 4600)
 
     async def body(session, rec):
         for i in range(0, len(pcm), 1920):
