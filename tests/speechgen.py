@@ -27,7 +27,6 @@ PHRASES = [
     "How much is a train ticket to Boston?",
 ]
 
-<<<<<<< HEAD
 #: Numbers and very short utterances: where short Whisper windows go wrong first.
 NUMBER_PHRASES = [
     "My order number is 58213.",
@@ -38,7 +37,6 @@ NUMBER_PHRASES = [
     "It was 19 degrees on the 21st.",
 ]
 SHORT_PHRASES = ["Yes.", "No.", "Thanks.", "Stop.", "Sure, go ahead.", "Two."]
-=======
 #: Sentences with the words spoken before a mid-sentence pause (see :func:`paused`): the
 #: prefix alone is unfinished ("I want to return my ...").
 PAUSED = [
@@ -55,7 +53,6 @@ PAUSED = [
     ("Could you tell me how much the premium plan costs?", "Could you tell me how much the"),
     ("Cancel my order, please.", "Cancel my"),
 ]
->>>>>>> 3efbc90 (semantic_vad: a real end-of-turn model (Smart Turn v3.2 from the pipecat-ai wheel, onnxruntime, own Whisper features))
 
 CACHE_DIR = Path(os.environ.get("RTNB_SPEECH_CACHE") or Path(tempfile.gettempdir()) / "rtnb-speech")
 _VERSION = "piper-joe-medium/2"  # bump to invalidate cached audio
