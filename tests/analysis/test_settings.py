@@ -5,12 +5,18 @@ from __future__ import annotations
 import pytest
 
 from rtnb.analysis import settings
-from rtnb.engine.turns import TurnConfig
+from rtnb.engine.turns import EAGERNESS, TurnConfig
 from tests.logscript import Script
 
 
 def updated(s: Script, t: float, session: dict, kind: str = "session.updated") -> Script:
     return s.at(t, "server", kind, session=session)
+
+
+def semantic(eagerness: str) -> TurnConfig:
+    window, longest, threshold = EAGERNESS[eagerness]
+    return TurnConfig(silence_duration_ms=window, max_wait_ms=longest,
+                      finished_threshold=threshold)
 
 
 def td(value) -> dict:
@@ -24,8 +30,9 @@ def td(value) -> dict:
      TurnConfig(threshold=0.7, prefix_padding_ms=100, silence_duration_ms=800,
                 idle_timeout_ms=5000)),
     ({"type": "semantic_vad", "eagerness": "high"},
-     TurnConfig(silence_duration_ms=300, max_wait_ms=2000)),
-    ({"type": "semantic_vad"}, TurnConfig(silence_duration_ms=600, max_wait_ms=4000)),
+     TurnConfig(silence_duration_ms=300, max_wait_ms=2000,
+                finished_threshold=EAGERNESS["high"][2])),
+    ({"type": "semantic_vad"}, semantic("auto")),
     (None, None),
 ])
 def test_reported_settings_are_the_engines(wire, expected):
@@ -46,7 +53,8 @@ def test_settings_change_over_the_log():
     entries = s.log.entries
     window = TurnConfig(silence_duration_ms=700)
     expected = [settings.DEFAULT, settings.DEFAULT, window, window, window, None,
-                TurnConfig(silence_duration_ms=1000, max_wait_ms=8000)]
+                TurnConfig(silence_duration_ms=1000, max_wait_ms=8000,
+                           finished_threshold=EAGERNESS["low"][2])]
     assert [settings.in_force(entries, upto) for upto in range(len(entries) + 1)] == expected
     assert settings.in_force(entries) == expected[-1]
     history = settings.changes(entries)

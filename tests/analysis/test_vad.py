@@ -10,7 +10,7 @@ import pytest
 from rtnb.analysis import ServerMark, explore, vad_source
 from rtnb.engine.core import RealtimeCore
 from rtnb.engine.speech.vad import SileroVad, trace
-from rtnb.engine.turns import FRAME_MS, TurnConfig, detect
+from rtnb.engine.turns import EAGERNESS, FRAME_MS, TurnConfig, detect
 from tests.logscript import Script
 
 
@@ -54,7 +54,8 @@ def log_with_marks(turn_detection: dict | None) -> Script:
     ({"type": "server_vad", "threshold": 0.6, "silence_duration_ms": 400},
      TurnConfig(threshold=0.6, silence_duration_ms=400)),
     ({"type": "semantic_vad", "eagerness": "high"},
-     TurnConfig(silence_duration_ms=300, max_wait_ms=2000)),
+     TurnConfig(silence_duration_ms=300, max_wait_ms=2000,
+                finished_threshold=EAGERNESS["high"][2])),
     (None, TurnConfig()),  # off: explore what server_vad's defaults would do
 ])
 def test_vad_source_of_a_log(turn_detection, config):
