@@ -1,7 +1,17 @@
-"""Sessions: a realtime conversation, its event log, transcript, metrics and recordings."""
+"""Sessions: a realtime conversation, its event log, transcript, metrics and recordings.
 
+Layers: :mod:`.machine` decides (pure), :mod:`.session` runs it (I/O), transports
+(:mod:`.transport`, :mod:`.scripted`, :mod:`.replay`) carry the events.
+"""
+
+from .errors import CredentialRefused, SessionError
 from .recording import Recording, load
-from .session import Session, SessionError
+from .replay import ReplayTransport
+from .scripted import ScriptedTransport
+from .session import Session
 from .sync import SyncSession
+from .transport import SDKTransport, Transport, TransportClosed
 
-__all__ = ["Session", "SessionError", "SyncSession", "Recording", "load"]
+__all__ = ["Session", "SessionError", "CredentialRefused", "SyncSession", "Recording", "load",
+           "Transport", "TransportClosed", "SDKTransport", "ScriptedTransport",
+           "ReplayTransport"]

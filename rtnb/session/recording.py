@@ -1,15 +1,14 @@
 """Saved sessions: ``rtnb.load(path)`` and replay.
 
 A recording has the same transcript and metrics API as a live session, since
-both are derived from the same event log. Replaying feeds the logged events,
-with their original timestamps, through a session (and so through any widget
-listening to it), optionally paced in real time.
+both are derived from the same event log. :meth:`Recording.replay` gives a
+session whose transport (:class:`~rtnb.session.replay.ReplayTransport`) plays
+the logged events, with their original timestamps, through it (and so through
+any widget listening to it), optionally paced in real time.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,10 @@ class Recording:
         return self.log.entries[-1].t if self.log.entries else 0.0
 
     def replay(self, agent: Any = None, speed: float | None = 1.0) -> Any:
-        """A :class:`~rtnb.Session` that replays this recording when connected."""
+        """A :class:`~rtnb.Session` that replays this recording when connected.
+
+        ``speed`` is a multiple of real time (None: as fast as possible).
+        """
         from ..agents import Agent
         from .session import Session
 
@@ -54,28 +56,3 @@ class Recording:
 def load(path: str | Path) -> Recording:
     """Load a recording saved with ``session.save(path)``."""
     return Recording(path)
-
-
-async def replay_into(session: Any, path: Path, speed: float | None) -> None:
-    """Feed a recording's events through ``session`` (no network, no tools)."""
-    log, _meta = EventLog.load(path)
-    start = time.monotonic()
-    try:
-        for entry in log.entries:
-            if speed:
-                due = start + entry.t / speed
-                await asyncio.sleep(max(0.0, due - time.monotonic()))
-            pcm = log.audio_of(entry) or None
-            event = entry.event
-            if pcm is not None:
-                import base64
-
-                field = "audio" if entry.direction == "client" else "delta"
-                event = {**event, field: base64.b64encode(pcm).decode()}
-                if entry.type == "response.output_audio.delta":
-                    session.player.feed(event.get("item_id", ""), pcm)
-            session._record(entry.direction, event, pcm, t=entry.t, agent=entry.agent)
-    finally:
-        session.connected = False
-        session.closed_reason = "replay finished"
-        session._changed.set()

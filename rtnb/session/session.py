@@ -4,14 +4,18 @@ The session sends input, logs every event with a monotonic timestamp, runs
 tools as their calls complete, performs handoffs, runs output guardrails while
 the assistant speaks, and handles barge-in by flushing playback and truncating
 at the played position. Transcript and metrics are derived from the log.
+
+Every decision is made by the pure state machine in :mod:`rtnb.session.machine`;
+this class is its I/O shell: it feeds the machine what happens (server events,
+the user's input, tool and guardrail results, playback flushes) and runs the
+actions it returns (send, log, run a tool or guardrails, flush the player).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import itertools
-import json
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -21,21 +25,60 @@ from typing import Any
 from .. import events as ev
 from ..agents import Agent, ToolContext
 from ..analysis import MetricsTable, compute_turns
+from .backend import LOCAL_MODEL, Backend, resolve_backend
+from .config import LOCAL_TRANSCRIPTION_MODEL, OPENAI_TRANSCRIPTION_MODEL, Settings
+from .errors import SessionError
 from .eventlog import EventLog, LoggedEvent
+from .machine import (
+    MAX_CORRECTIONS,
+    AudioStarted,
+    Closed,
+    Commit,
+    FlushPlayback,
+    GuardrailsFinished,
+    Input,
+    Interrupt,
+    Log,
+    Opened,
+    PlaybackStopped,
+    Reset,
+    RunGuardrails,
+    RunTool,
+    Send,
+    SendRaw,
+    ServerEvent,
+    SetCodec,
+    StartTalking,
+    State,
+    StopTalking,
+    SwitchAgent,
+    ToolFinished,
+    UserMessage,
+    step,
+)
 from .playback import ClockPlayer
-from .transcript import Transcript
-from .transport import Backend, SDKTransport, Transport, TransportClosed, resolve_backend
+from .replay import ReplayTransport
+from .transcript import Message, Transcript
+from .transport import Replayed, SDKTransport, Transport, TransportClosed
+
+__all__ = ["Session", "SessionError", "MAX_CORRECTIONS", "APPEND_CHUNK_MS"]
 
 log = logging.getLogger("rtnb.session")
 
 APPEND_CHUNK_MS = 40
-#: Corrective retries after guardrail trips, per user input (a retry that trips again
-#: is cut off without another retry, so a stubborn model cannot loop).
-MAX_CORRECTIONS = 1
 
 
-class SessionError(RuntimeError):
-    """The session cannot go on (not connected, connection lost, server refused)."""
+def _setting(name: str, doc: str) -> property:
+    """A Session property that reads and writes one field of the machine's settings."""
+
+    def get(self: Session) -> Any:
+        return getattr(self._state.settings, name)
+
+    def put(self: Session, value: Any) -> None:
+        settings = dataclasses.replace(self._state.settings, **{name: value})
+        self._state = dataclasses.replace(self._state, settings=settings)
+
+    return property(get, put, doc=doc)
 
 
 class Session:
@@ -44,6 +87,8 @@ class Session:
     ``backend``: ``"local"`` (the embedded engine, started on first use),
     ``"openai"`` (needs ``OPENAI_API_KEY``; the default when it is set), a
     ``ws://`` URL, a running engine, or the folder of a saved recording (replay).
+    ``transport`` replaces the connection itself (see :mod:`rtnb.session.transport`),
+    for example with a :class:`~rtnb.session.scripted.ScriptedTransport` in tests.
     """
 
     def __init__(self, agent: Agent, backend: Any = None, *, model: str | None = None,
@@ -56,15 +101,18 @@ class Session:
             raise TypeError(f"Session needs an rtnb.Agent, got {type(agent).__name__}")
         if guardrail_chars < 1:
             raise ValueError("guardrail_chars must be >= 1")
-        self.agent = agent
         self.root_agent = agent
-        self.backend: Backend = resolve_backend(backend, model=model)
+        if transport is not None and backend is None:  # no engine to start or find
+            self.backend: Backend = Backend(getattr(transport, "kind", "custom"),
+                                            model=model or LOCAL_MODEL)
+        else:
+            self.backend = resolve_backend(backend, model=model)
         if api_key is not None:  # a bearer token or ek_ key for a ws:// engine
             self.backend._key = api_key
-        self.turn_detection = turn_detection
-        self.transcription = transcription
-        self.codec = codec
-        self.guardrail_chars = guardrail_chars
+        asr = (OPENAI_TRANSCRIPTION_MODEL if self.backend.kind == "openai"
+               else LOCAL_TRANSCRIPTION_MODEL)
+        self._state = State(agent, Settings(turn_detection, transcription, asr, codec,
+                                              guardrail_chars))
         self._clock = clock
         self._t0 = clock()
         self.player = player if player is not None else ClockPlayer(self.now)
@@ -74,22 +122,9 @@ class Session:
         self._transport = transport
         self._reader: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
-        self._ids = itertools.count(1)
-        self._responses: dict[str, dict[str, Any]] = {}
-        self.active_response: str | None = None
-        self._pending_creates = 0
-        self._inputs = 0
-        self._answered = 0
         self._changed = asyncio.Event()
-        self._followups = 0
-        self.connected = False
         self.closed_reason: str | None = None
         self._http = None
-        self._talking = False
-        self._corrections = 0
-        #: Audio was sent (or the server heard speech) and no turn is committed yet.
-        self._expect_commit = False
-        self._vad_item: str | None = None
         self._encoder: Any = None
         self._decoder: tuple[str, Any] | None = None
         self._version = 0
@@ -99,6 +134,41 @@ class Session:
         self.panel: Any = None
         #: Replays run at this multiple of real time (None: as fast as possible).
         self.replay_speed: float | None = None
+
+    # -- state (held by the machine) ---------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """The state machine's current state (read-only; see :mod:`rtnb.session.machine`)."""
+        return self._state
+
+    @property
+    def agent(self) -> Agent:
+        """The agent in charge now (handoffs change it)."""
+        return self._state.agent
+
+    @agent.setter
+    def agent(self, agent: Agent) -> None:  # before connecting; use update_agent() after
+        self._state = dataclasses.replace(self._state, agent=agent)
+
+    turn_detection = _setting("turn_detection", "``server_vad``, ``semantic_vad``, a dict, "
+                              "or None (push-to-talk); applies at the next configuration.")
+    transcription = _setting("transcription", "Transcribe the user's audio.")
+    codec = _setting("codec", "The audio format both ways (use set_codec() to switch live).")
+    guardrail_chars = _setting("guardrail_chars", "Guardrails run every this many characters.")
+
+    @property
+    def connected(self) -> bool:
+        return self._state.connected
+
+    @property
+    def active_response(self) -> str | None:
+        """The id of the response being generated, if any."""
+        return self._state.active_response
+
+    @property
+    def idle(self) -> bool:
+        return self._state.idle
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -123,28 +193,23 @@ class Session:
 
     async def connect(self) -> Session:
         """Open the connection and configure the first agent. Returns ``self``."""
-        if self.connected:
-            return self
-        if self.backend.kind == "replay":
-            from .recording import replay_into
-
-            self.connected = True
-            self._reader = asyncio.create_task(replay_into(self, self.backend.path,
-                                                           self.replay_speed))
-            return self
-        await self._open(ev.Connected)
+        if not self.connected:
+            await self._open()
         return self
 
-    async def _open(self, kind: type[ev.LocalEvent], **details: Any) -> None:
-        """Connect the transport, start reading, log ``kind``, configure the agent."""
+    async def _open(self, **opened: Any) -> None:
+        """Connect the transport, start reading, then configure the agent."""
         if self._transport is None:
-            self._transport = SDKTransport(self.backend)
+            self._transport = (ReplayTransport(self.backend.path, self.replay_speed)
+                               if self.backend.kind == "replay" else SDKTransport(self.backend))
         await self._transport.connect()
-        self.connected = True
         self.closed_reason = None
         self._reader = asyncio.create_task(self._read())
-        self.log_local(kind(agent=self.agent.name, backend=self.backend.kind, **details))
-        await self._send({"type": ev.SESSION_UPDATE, "session": self._session_config(self.agent)})
+        await self._dispatch(Opened(self.backend.kind, quiet=self._replaying, **opened))
+
+    @property
+    def _replaying(self) -> bool:
+        return bool(getattr(self._transport, "plays_recording", False))
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -156,9 +221,8 @@ class Session:
         if self._transport is not None:
             await self._transport.close()
         if self.connected:
-            self.connected = False
             self.closed_reason = self.closed_reason or "closed"
-            self.log_local(ev.Disconnected(reason=self.closed_reason))
+            await self._dispatch(Closed(self.closed_reason, quiet=self._replaying))
 
     async def reconnect(self) -> Session:
         """Connect again to the same backend, keeping the conversation's context.
@@ -170,37 +234,26 @@ class Session:
         ``local.reconnected`` with the items restored (they are not logged again as
         client events, which would read as new user turns).
         """
-        if self.backend.kind == "replay":
+        if self.backend.kind == "replay" or self._replaying:
             raise SessionError("a replayed recording cannot reconnect")
         if self.connected:
             self.closed_reason = "reconnecting"
         previous = self.closed_reason
         await self.close()
         self.player.flush()
-        self.active_response = None
-        self._pending_creates = 0
-        self._expect_commit = False
-        self._vad_item = None
-        self._talking = False
-        self._answered = self._inputs  # an input the old connection never answered is dropped
-        items = self._history_items()
-        await self._open(ev.Reconnected, previous=previous, items=items)
-        for item in items:
-            await self._transport.send({"event_id": f"evt_rtnb_{next(self._ids)}",
-                                        "type": ev.ITEM_CREATE, "item": item})
+        await self._dispatch(Reset())  # an input the old connection never answered is dropped
+        await self._open(reconnect=True, previous=previous, restore=self._history_items())
         return self
 
-    def _history_items(self) -> list[dict[str, Any]]:
+    def _history_items(self) -> tuple[dict[str, Any], ...]:
         """The transcript's user and assistant messages as text items (their own ids)."""
-        from .transcript import Message
-
         items = []
         for entry in self.transcript.entries:
             if isinstance(entry, Message) and entry.text and entry.role in ("user", "assistant"):
                 part = "input_text" if entry.role == "user" else "output_text"
                 items.append({"id": entry.item_id, "type": "message", "role": entry.role,
                               "content": [{"type": part, "text": entry.text}]})
-        return items
+        return tuple(items)
 
     async def __aenter__(self) -> Session:
         return await self.connect()
@@ -237,25 +290,62 @@ class Session:
         """Call ``callback(entry)`` for every logged event (widgets use this)."""
         self._listeners.append(callback)
 
-    # -- configuration -----------------------------------------------------------------------
+    # -- the machine and its actions ---------------------------------------------------------
 
-    def _session_config(self, agent: Agent) -> dict[str, Any]:
-        td: Any = self.turn_detection
-        if td == "server_vad":
-            td = {"type": "server_vad"}
-        elif td == "semantic_vad":
-            td = {"type": "semantic_vad"}
-        audio_in: dict[str, Any] = {"turn_detection": td,
-                                    "format": {"type": self.codec}}
-        if self.transcription:
-            audio_in["transcription"] = {"model": "whisper-1" if self.backend.kind == "openai"
-                                         else "whisper-tiny.en"}
-        audio_out: dict[str, Any] = {"format": {"type": self.codec}}
-        if agent.voice:
-            audio_out["voice"] = agent.voice
-        return {"type": "realtime", "instructions": agent.instructions,
-                "tools": agent.wire_tools(), "tool_choice": "auto",
-                "audio": {"input": audio_in, "output": audio_out}}
+    async def _dispatch(self, event: Input) -> None:
+        """Feed one input to the machine and run the actions it returns, in order."""
+        self._state, actions = step(self._state, event)
+        self._changed.set()
+        for action in actions:
+            if type(action) is Send:
+                await self._transmit(action)
+            elif type(action) is Log:
+                self._record("local", action.record.to_event())
+            elif type(action) is FlushPlayback:
+                where = self.player.flush()
+                await self._dispatch(PlaybackStopped(action.reason, *(where or ())))
+            elif type(action) is RunTool:
+                self._spawn(self._run_tool(action))
+            elif type(action) is RunGuardrails:
+                self._spawn(self._run_guardrails(action))
+
+    async def _transmit(self, send: Send) -> None:
+        if not self.connected or self._transport is None:
+            raise self._not_connected()
+        if send.log:
+            self._record("client", send.event, send.pcm)
+        await self._transport.send(send.event)
+
+    async def _run_tool(self, run: RunTool) -> None:
+        output = await run.tool.run(run.arguments, ToolContext(self, run.call_id, run.agent))
+        await self._dispatch(ToolFinished(run.call_id, output))
+
+    async def _run_guardrails(self, run: RunGuardrails) -> None:
+        results = await asyncio.gather(*(g.check(run.text, self) for g in run.guardrails))
+        await self._dispatch(GuardrailsFinished(run.response_id, run.item_id, run.final,
+                                                  tuple(results)))
+
+    def _spawn(self, coro: Any) -> asyncio.Task:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("session task failed", exc_info=task.exception())
+        self._changed.set()
+
+    def _not_connected(self) -> SessionError:
+        why = self.closed_reason or "call await session.connect() first"
+        return SessionError(f"the session is not connected ({why})")
+
+    def _require_input(self) -> None:
+        if self._replaying:
+            raise SessionError("a replayed recording takes no input")
+        if not self.connected or self._transport is None:
+            raise self._not_connected()
 
     # -- the log -----------------------------------------------------------------------------
 
@@ -287,33 +377,23 @@ class Session:
             return self._record("local", {"type": record, **data})
         return self._record("local", record.to_event())
 
-    async def _send(self, event: dict[str, Any], pcm: bytes | None = None) -> None:
-        if not self.connected or self._transport is None:
-            why = self.closed_reason or "call await session.connect() first"
-            raise SessionError(f"the session is not connected ({why})")
-        event = {"event_id": f"evt_rtnb_{next(self._ids)}", **event}
-        if event["type"] == ev.RESPONSE_CREATE:
-            self._pending_creates += 1
-        self._record("client", event, pcm)
-        await self._transport.send(event)
-
     # -- input -------------------------------------------------------------------------------
 
     async def send_event(self, event: dict[str, Any]) -> None:
         """Send any raw client event (logged like every other)."""
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             raise ValueError("an event is a dict with a 'type' string")
-        await self._send(event)
+        self._require_input()
+        await self._dispatch(SendRaw(event))
+
+    _send = send_event  # the old private name, used by tests
 
     async def say(self, text: str) -> None:
         """Send a typed user message and ask for a response."""
         if not isinstance(text, str) or not text.strip():
             raise ValueError("say() needs non-empty text")
-        self._new_input()
-        await self._send({"type": ev.ITEM_CREATE, "item": {
-            "id": self._item_id(), "type": "message", "role": "user",
-            "content": [{"type": "input_text", "text": text}]}})
-        await self._send({"type": ev.RESPONSE_CREATE})
+        self._require_input()
+        await self._dispatch(UserMessage(({"type": "input_text", "text": text},)))
 
     async def send_audio(self, audio: Any, rate: int | None = None, *, paced: bool = False,
                          commit: bool = False) -> float:
@@ -327,9 +407,8 @@ class Session:
         source = (audio, rate) if rate is not None else audio
         samples = wire.load_audio(source)
         pcm = wire.to_pcm16(samples)
-        if self.turn_detection is not None or commit:
-            self._new_input()
-            self._expect_commit = self.turn_detection is not None
+        self._require_input()
+        await self._dispatch(AudioStarted(commit))
         step = APPEND_CHUNK_MS * 48
         start = time.monotonic()
         for i in range(0, len(pcm), step):
@@ -339,12 +418,12 @@ class Session:
                 due = start + (i + len(chunk)) / 48000
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
         if commit:
-            await self._send({"type": ev.INPUT_AUDIO_COMMIT})
-            await self._send({"type": ev.RESPONSE_CREATE})
+            await self._dispatch(Commit())
         return len(pcm) / 48
 
     async def append_pcm(self, pcm: bytes) -> None:
         """Append 24 kHz PCM16 as it is captured (the live mic path)."""
+        self._require_input()
         wire_bytes = pcm
         if self.codec != "audio/pcm":  # phone line: G.711 both ways
             if self._encoder is None:
@@ -352,8 +431,8 @@ class Session:
 
                 self._encoder = wire.StreamEncoder(self.codec)
             wire_bytes = self._encoder.encode(pcm)
-        await self._send({"type": ev.INPUT_AUDIO_APPEND,
-                          "audio": base64.b64encode(wire_bytes).decode()}, pcm)
+        await self._dispatch(SendRaw({"type": ev.INPUT_AUDIO_APPEND,
+                                        "audio": base64.b64encode(wire_bytes).decode()}, pcm))
 
     async def set_codec(self, fmt: str) -> None:
         """Switch both directions to ``audio/pcm`` or G.711 ``audio/pcmu``/``audio/pcma``."""
@@ -361,34 +440,25 @@ class Session:
 
         if fmt not in wire.FORMATS:
             raise ValueError(f"codec must be one of {', '.join(wire.FORMATS)}")
-        self.codec = fmt
         self._encoder = None
         self._decoder = None
-        if self.connected:
-            await self._send({"type": ev.SESSION_UPDATE, "session": {
-                "type": "realtime", "audio": {"input": {"format": {"type": fmt}},
-                                              "output": {"format": {"type": fmt}}}}})
+        await self._dispatch(SetCodec(fmt))
 
     async def start_talking(self) -> None:
         """Push-to-talk pressed: stop the agent and start a fresh input buffer."""
-        self._talking = True
-        await self.interrupt()
-        await self._send({"type": ev.INPUT_AUDIO_CLEAR})
+        self._require_input()
+        await self._dispatch(StartTalking())
 
     async def stop_talking(self) -> None:
         """Push-to-talk released: commit what was said and ask for a response."""
-        if not self._talking:
+        if not self._state.talking:
             raise SessionError("stop_talking() without start_talking()")
-        self._talking = False
-        self._new_input()
-        await self._send({"type": ev.INPUT_AUDIO_COMMIT})
-        await self._send({"type": ev.RESPONSE_CREATE})
+        self._require_input()
+        await self._dispatch(StopTalking())
 
     async def interrupt(self) -> None:
         """Stop the agent now: flush playback, truncate what was not heard, cancel."""
-        await self._flush_and_truncate("interrupt")
-        if self.active_response is not None:
-            await self._send({"type": ev.RESPONSE_CANCEL})
+        await self._dispatch(Interrupt())
 
     async def send_image(self, image: Any, text: str | None = None, *,
                          respond: bool = True) -> None:
@@ -398,37 +468,25 @@ class Session:
         content: list[dict[str, Any]] = [{"type": "input_image", "image_url": to_data_url(image)}]
         if text:
             content.insert(0, {"type": "input_text", "text": text})
-        self._new_input()
-        await self._send({"type": ev.ITEM_CREATE, "item": {
-            "id": self._item_id(), "type": "message", "role": "user", "content": content}})
-        if respond:
-            await self._send({"type": ev.RESPONSE_CREATE})
+        self._require_input()
+        await self._dispatch(UserMessage(tuple(content), respond))
 
     async def update_agent(self, agent: Agent) -> None:
         """Switch to another agent, keeping the conversation."""
-        previous = self.agent
-        self.agent = agent
-        await self._send({"type": ev.SESSION_UPDATE, "session": self._session_config(agent)})
-        self.log_local(ev.Handoff(to=agent.name, call_id=None, from_agent=previous.name))
-
-    def _new_input(self) -> None:
-        self._inputs += 1
-        self._corrections = 0
-
-    def _item_id(self, prefix: str = "item_rtnb") -> str:
-        return f"{prefix}{next(self._ids):06d}"
+        self._require_input()
+        await self._dispatch(SwitchAgent(agent))
 
     # -- waiting -----------------------------------------------------------------------------
 
-    @property
-    def idle(self) -> bool:
-        return (self.active_response is None and self._pending_creates == 0
-                and self._followups == 0 and not self._expect_commit)
-
     async def wait(self, timeout: float = 60.0) -> str:
-        """Wait until the agent has answered the latest input; returns its last message."""
+        """Wait until the agent has answered the latest input; returns its last message.
+
+        Raises :class:`SessionError` when the answer failed (a ``response.done`` with
+        status ``failed``, or the server refused one of the session's requests), with
+        the server's message, and when the connection is lost.
+        """
         async def settled() -> None:
-            while not (self.idle and self._answered >= self._inputs):
+            while not (self._state.settled or self._state.failed):
                 if not self.connected:
                     raise SessionError(f"connection lost: {self.closed_reason}")
                 self._changed.clear()
@@ -437,11 +495,33 @@ class Session:
         try:
             await asyncio.wait_for(settled(), timeout)
         except asyncio.TimeoutError:
-            why = (f"active response {self.active_response}" if self.active_response else
-                   "no turn was detected in the audio sent" if self._expect_commit else
+            state = self._state
+            why = (f"active response {state.active_response}" if state.active_response else
+                   "no turn was detected in the audio sent" if state.expect_commit else
                    "still waiting for the server")
             raise TimeoutError(f"no complete answer within {timeout:g}s ({why})") from None
+        if self._state.failed:
+            raise self._failure()
         return self.transcript.last("assistant")
+
+    def _failure(self) -> SessionError:
+        reasons = []
+        for failure in self._state.failures:
+            if failure.response_id is not None:
+                reasons.append(f"the response {failure.response_id} failed: {failure.message}")
+            else:
+                kind = self._sent_type(failure.event_id) or "a request"
+                code = f" [{failure.code}]" if failure.code else ""
+                reasons.append(f"the server refused {kind} ({failure.event_id}): "
+                               f"{failure.message}{code}")
+        return SessionError("; ".join(reasons),
+                            [dataclasses.asdict(f) for f in self._state.failures])
+
+    def _sent_type(self, event_id: str | None) -> str | None:
+        for entry in reversed(self.log.entries):
+            if entry.direction == "client" and entry.event.get("event_id") == event_id:
+                return entry.type
+        return None
 
     async def wait_played(self, timeout: float = 120.0) -> None:
         """Wait until the speaker has played everything received (as a polite user would)."""
@@ -454,11 +534,15 @@ class Session:
     # -- server events -----------------------------------------------------------------------
 
     async def _read(self) -> None:
-        assert self._transport is not None
+        transport = self._transport
+        assert transport is not None
         try:
             while True:
-                event = await self._transport.recv()
-                await self._on_server(event)
+                received = await transport.recv()
+                if type(received) is Replayed:
+                    self._on_replayed(received)
+                else:
+                    await self._on_server(received)
         except TransportClosed as exc:
             self.closed_reason = str(exc)
         except asyncio.CancelledError:
@@ -466,8 +550,7 @@ class Session:
         except Exception as exc:
             log.exception("session reader failed")
             self.closed_reason = f"{type(exc).__name__}: {exc}"
-        self.connected = False
-        self.log_local(ev.Disconnected(reason=self.closed_reason))
+        await self._dispatch(Closed(self.closed_reason, quiet=self._replaying))
 
     async def _on_server(self, event: dict[str, Any]) -> None:
         kind = event.get("type", "")
@@ -475,36 +558,17 @@ class Session:
         if pcm is not None and self.codec != "audio/pcm":
             pcm = self._decoder_for(event.get("item_id", "")).decode(pcm)
         self._record("server", event, pcm)
-        if kind == ev.RESPONSE_CREATED:
-            rid = event["response"]["id"]
-            self._pending_creates = max(0, self._pending_creates - 1)
-            self.active_response = rid
-            self._responses[rid] = {"calls": [], "text": "", "checked": 0, "item": None,
-                                    "tripped": False, "guards": set()}
-        elif kind == ev.AUDIO_DELTA:
+        if pcm is not None:
             self.player.feed(event["item_id"], pcm)
-            self._remember_item(event)
-        elif kind in ev.TEXT_DELTAS:
-            self._remember_item(event)
-            self._on_text(event)
-        elif kind == ev.CALL_ARGUMENTS_DONE:
-            self._on_call(event)
-        elif kind == ev.RESPONSE_DONE:
-            self._on_done(event["response"])
-        elif kind == ev.SPEECH_STARTED:
-            self._expect_commit = True
-            self._spawn(self._flush_and_truncate("barge_in"))
-        elif kind == ev.SPEECH_STOPPED:
-            self._vad_item = event.get("item_id")
-        elif kind in ev.BUFFER_ENDS:
-            self._expect_commit = False
-            if self._server_creates_response(kind, event):
-                self._pending_creates += 1  # server VAD answers the turn by itself
-            self._settle()
         elif kind == ev.ERROR:
-            if (event.get("error") or {}).get("code") == "conversation_already_has_active_response":
-                self._pending_creates = max(0, self._pending_creates - 1)
             log.warning("server error: %s", (event.get("error") or {}).get("message"))
+        await self._dispatch(ServerEvent(event))
+
+    def _on_replayed(self, replayed: Replayed) -> None:
+        entry = replayed.entry
+        self._record(entry.direction, entry.event, replayed.pcm, t=entry.t, agent=entry.agent)
+        if entry.type == ev.AUDIO_DELTA and replayed.pcm:
+            self.player.feed(entry.event.get("item_id", ""), replayed.pcm)
 
     def _decoder_for(self, item_id: str) -> Any:
         """One streaming G.711 decoder per output item, so chunk edges don't click."""
@@ -513,156 +577,6 @@ class Session:
 
             self._decoder = (item_id, wire.StreamDecoder(self.codec))
         return self._decoder[1]
-
-    def _server_creates_response(self, kind: str, event: dict[str, Any]) -> bool:
-        td = self.turn_detection
-        if td is None or (isinstance(td, dict) and td.get("create_response") is False):
-            return False
-        return kind == ev.TIMEOUT_TRIGGERED or (
-            kind == ev.COMMITTED and event.get("item_id") == self._vad_item)
-
-    def _remember_item(self, event: dict[str, Any]) -> None:
-        info = self._responses.get(event.get("response_id", ""))
-        if info is not None:
-            info["item"] = event.get("item_id")
-
-    def _spawn(self, coro: Any) -> asyncio.Task:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("session task failed", exc_info=task.exception())
-        self._changed.set()
-
-    # -- tools and handoffs ------------------------------------------------------------------
-
-    def _on_call(self, event: dict[str, Any]) -> None:
-        info = self._responses.get(event.get("response_id", ""))
-        call = {"call_id": event["call_id"], "name": event["name"],
-                "arguments": event.get("arguments", ""), "task": None}
-        tool = self.agent.find_tool(event["name"])
-        if tool is not None:  # run now, concurrently with the rest of the response
-            ctx = ToolContext(self, event["call_id"], self.agent)
-            call["task"] = self._spawn(tool.run(call["arguments"], ctx))
-        if info is not None:
-            info["calls"].append(call)
-
-    def _on_done(self, response: dict[str, Any]) -> None:
-        rid = response["id"]
-        info = self._responses.get(rid, {})
-        if self.active_response == rid:
-            self.active_response = None
-        if response.get("status") == "completed" and not info.get("tripped") and info.get(
-                "text"):
-            self._check_guardrails(rid, final=True)
-        if info.get("calls") and not info.get("tripped"):
-            self._followups += 1
-            self._spawn(self._follow_up(rid, info["calls"]))
-        self._settle()
-
-    def _settle(self) -> None:
-        if self.idle and not any(i.get("guards") for i in self._responses.values()):
-            self._answered = self._inputs
-
-    async def _follow_up(self, rid: str, calls: list[dict[str, Any]]) -> None:
-        """Send every call's output, then one ``response.create`` (handoffs first switch)."""
-        try:
-            handoff = None
-            for call in calls:
-                if call["task"] is not None:
-                    output = await call["task"]
-                else:
-                    target = self.agent.find_handoff(call["name"])
-                    if target is None:
-                        output = json.dumps({"error": f"unknown tool {call['name']}"})
-                    else:
-                        handoff = (call, target)
-                        continue
-                await self._send_output(call["call_id"], output)
-            if handoff is not None:
-                call, target = handoff
-                previous = self.agent
-                self.agent = target
-                await self._send({"type": ev.SESSION_UPDATE,
-                                  "session": self._session_config(target)})
-                self.log_local(ev.Handoff(to=target.name, call_id=call["call_id"],
-                                          from_agent=previous.name))
-                await self._send_output(call["call_id"], json.dumps({"assistant": target.name}))
-            await self._send({"type": ev.RESPONSE_CREATE})
-        finally:
-            self._followups -= 1
-            self._changed.set()
-
-    async def _send_output(self, call_id: str, output: str) -> None:
-        await self._send({"type": ev.ITEM_CREATE, "item": {
-            "type": "function_call_output", "call_id": call_id, "output": output}})
-
-    # -- guardrails --------------------------------------------------------------------------
-
-    def _on_text(self, event: dict[str, Any]) -> None:
-        info = self._responses.get(event.get("response_id", ""))
-        if info is None:
-            return
-        info["text"] += event.get("delta", "")
-        if len(info["text"]) // self.guardrail_chars > info["checked"]:
-            info["checked"] = len(info["text"]) // self.guardrail_chars
-            self._check_guardrails(event["response_id"], final=False)
-
-    def _check_guardrails(self, rid: str, final: bool) -> None:
-        if not self.agent.output_guardrails:
-            return
-        info = self._responses[rid]
-        task = self._spawn(self._run_guardrails(rid, info["text"], info["item"], final))
-        info["guards"].add(task)
-        task.add_done_callback(lambda t: (info["guards"].discard(t), self._settle()))
-
-    async def _run_guardrails(self, rid: str, text: str, item_id: str | None,
-                              final: bool) -> None:
-        info = self._responses[rid]
-        results = await asyncio.gather(*(g.check(text, self) for g in self.agent.output_guardrails))
-        for result in results:
-            if info["tripped"]:
-                return
-            self.log_local(ev.GuardrailChecked(response_id=rid, item_id=item_id, final=final,
-                                               result=result.to_dict()))
-            if result.tripped:
-                info["tripped"] = True
-                await self._on_trip(rid, result)
-                return
-
-    async def _on_trip(self, rid: str, result: Any) -> None:
-        self._followups += 1
-        try:
-            await self._flush_and_truncate("guardrail")
-            if self.active_response == rid:
-                await self._send({"type": ev.RESPONSE_CANCEL, "response_id": rid})
-            if self._corrections >= MAX_CORRECTIONS:
-                self.log_local(ev.GuardrailGaveUp(response_id=rid, guardrail=result.guardrail))
-                return
-            self._corrections += 1
-            await self._send({"type": ev.ITEM_CREATE, "item": {
-                "id": self._item_id(ev.CORRECTION_ID_PREFIX), "type": "message", "role": "user",
-                "content": [{"type": "input_text", "text": ev.correction_text(
-                    result.guardrail, result.category, result.rationale)}]}})
-            await self._send({"type": ev.RESPONSE_CREATE})
-        finally:
-            self._followups -= 1
-            self._changed.set()
-
-    # -- interruption ------------------------------------------------------------------------
-
-    async def _flush_and_truncate(self, reason: str) -> None:
-        where = self.player.flush()
-        self.log_local(ev.PlaybackFlushed(reason=reason, item_id=where[0] if where else None,
-                                          played_ms=round(where[1], 1) if where else None))
-        if where is not None and self.connected:
-            item_id, played = where
-            await self._send({"type": ev.ITEM_TRUNCATE, "item_id": item_id,
-                              "content_index": 0, "audio_end_ms": int(played)})
 
     # -- results -----------------------------------------------------------------------------
 

@@ -1,103 +1,74 @@
 """Transports carry events between a session and a Realtime server.
 
-:class:`SDKTransport` is the official ``openai`` SDK's realtime connection, for
-the local engine, any ws URL, and OpenAI itself. The API key stays inside the
-SDK client: transports never log or show it.
+A transport is a small class with four coroutines: ``connect``, ``send`` (one
+client event, a dict), ``recv`` (the next server event; raises
+:class:`TransportClosed` when the stream ends) and ``close``. Pass one as
+``Session(agent, transport=...)``. Three ship with rtnb:
+
+- :class:`SDKTransport`: the official ``openai`` SDK's realtime connection, for the
+  local engine, any ws URL, and OpenAI itself (the default). The API key stays
+  inside the SDK client: transports never log or show it.
+- :class:`~rtnb.session.scripted.ScriptedTransport`: a fake server that answers
+  from a script, for tests without models or network.
+- :class:`~rtnb.session.replay.ReplayTransport`: plays a saved recording back.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-OPENAI_REALTIME_MODEL = "gpt-realtime"
-OPENAI_TEXT_MODEL = "gpt-4.1"
-OPENAI_REASONING_MODEL = "o4-mini"
-LOCAL_MODEL = "rtnb-local"
+from .backend import Backend, resolve_backend
+from .errors import CredentialRefused
+
+__all__ = ["Transport", "TransportClosed", "Replayed", "SDKTransport", "Backend",
+           "resolve_backend"]
 
 
 class TransportClosed(ConnectionError):
     """The connection to the realtime server ended."""
 
 
-class Transport(Protocol):
-    async def connect(self) -> None: ...
-    async def send(self, event: dict[str, Any]) -> None: ...
-    async def recv(self) -> dict[str, Any]: ...
-    async def close(self) -> None: ...
+class Transport:
+    """The base class: subclass it and implement ``send`` and ``recv``."""
+
+    #: The session's ``backend.kind`` when it is given this transport and no backend.
+    kind = "custom"
+    #: Plays a recording: the session sends nothing and runs no tools or guardrails,
+    #: and ``recv`` returns :class:`Replayed` entries.
+    plays_recording = False
+
+    async def connect(self) -> None:
+        """Open the connection (raise :class:`TransportClosed` if the server is unreachable)."""
+
+    async def send(self, event: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def recv(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Close the connection; later ``recv`` calls raise :class:`TransportClosed`."""
 
 
-@dataclass
-class Backend:
-    """Where a session connects: ``kind`` is local, openai, url or replay."""
+@dataclass(frozen=True)
+class Replayed:
+    """An entry of a recording as a replaying transport returns it: the logged event
+    (``entry``, an :class:`~rtnb.session.eventlog.LoggedEvent`) and its audio."""
 
-    kind: str
-    ws_url: str | None = None
-    http_url: str | None = None
-    model: str = LOCAL_MODEL
-    text_model: str = LOCAL_MODEL
-    reasoning_model: str = LOCAL_MODEL
-    path: Path | None = None
-    _key: str | None = None  # never shown
-
-    def __repr__(self) -> str:
-        where = self.ws_url or self.path or "api.openai.com"
-        return f"Backend({self.kind}, {where})"
-
-    def http_client(self) -> Any:
-        from openai import AsyncOpenAI
-
-        if self.kind == "openai":
-            return AsyncOpenAI(api_key=self._key)
-        return AsyncOpenAI(api_key=self._key or "local", base_url=self.http_url)
+    entry: Any
+    pcm: bytes | None = None
 
 
-def resolve_backend(backend: Any = None, *, model: str | None = None) -> Backend:
-    """``None`` → OpenAI when ``OPENAI_API_KEY`` is set, else the local engine."""
-    if backend is None:
-        backend = "openai" if os.environ.get("OPENAI_API_KEY") else "local"
-    if isinstance(backend, Backend):
-        return backend
-    if hasattr(backend, "url") and hasattr(backend, "http_url"):  # a RunningEngine
-        return Backend("url", backend.url, backend.http_url, model or LOCAL_MODEL)
-    if not isinstance(backend, (str, Path)):
-        raise TypeError(f"backend must be 'local', 'openai', a ws:// URL, a running engine or "
-                        f"a recording path, not {type(backend).__name__}")
-    text = str(backend)
-    if text == "local":
-        from ..engine.background import shared_engine
-
-        engine = shared_engine()
-        return Backend("local", engine.url, engine.http_url, model or LOCAL_MODEL)
-    if text == "openai":
-        key = os.environ.get("OPENAI_API_KEY")
-        if not key:
-            raise RuntimeError("backend='openai' needs OPENAI_API_KEY in the environment; "
-                               "use backend='local' to run offline on the embedded engine.")
-        return Backend("openai", None, None, model or OPENAI_REALTIME_MODEL, OPENAI_TEXT_MODEL,
-                       OPENAI_REASONING_MODEL, _key=key)
-    if text.startswith(("ws://", "wss://")):
-        base = text.split("/realtime", 1)[0].rstrip("/")
-        http = "http" + base[2:]
-        return Backend("url", base, http, model or LOCAL_MODEL,
-                       _key=os.environ.get("RTNB_TOKEN"))
-    path = Path(text)
-    if (path / "events.jsonl").exists():
-        return Backend("replay", path=path)
-    raise ValueError(f"unknown backend {text!r}: use 'local', 'openai', a ws:// URL or the "
-                     f"folder of a saved recording")
-
-
-class SDKTransport:
+class SDKTransport(Transport):
     """The official SDK's ``client.realtime.connect``."""
 
     def __init__(self, backend: Backend) -> None:
         from openai import AsyncOpenAI
 
         self.backend = backend
+        self.kind = backend.kind
         if backend.kind == "openai":
             self._client = AsyncOpenAI(api_key=backend._key)
         else:
@@ -106,7 +77,12 @@ class SDKTransport:
         self._manager: Any = None
         self._conn: Any = None
 
+    def __repr__(self) -> str:
+        return f"SDKTransport({self.backend!r})"
+
     async def connect(self) -> None:
+        from websockets.exceptions import InvalidStatus
+
         from ..engine.auth import redacting_logger
 
         # websockets logs the handshake's headers at DEBUG: keep the key out of them.
@@ -115,6 +91,9 @@ class SDKTransport:
                                                       websocket_connection_options=options)
         try:
             self._conn = await self._manager.__aenter__()
+        except InvalidStatus as exc:
+            raise refusal(self.backend, exc.response.status_code,
+                          bytes(exc.response.body or b"")) from None
         except OSError as exc:
             where = self.backend.ws_url or "OpenAI"
             raise TransportClosed(f"cannot reach the realtime server at {where}: {exc}. "
@@ -145,3 +124,23 @@ class SDKTransport:
                 await self._manager.__aexit__(None, None, None)
             except Exception:
                 pass
+
+
+def refusal(backend: Backend, status: int, body: bytes) -> Exception:
+    """The error for a handshake the server refused, with the server's own words."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        text = json.loads(text)["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        pass
+    if backend._key:  # a server may echo what it was given
+        text = text.replace(backend._key, "[redacted]")
+    said = f" The server said (HTTP {status}): {text or '(no body)'}"
+    if status in (401, 403):
+        if backend.kind == "openai":
+            return CredentialRefused("OpenAI refused the API key; check OPENAI_API_KEY." + said,
+                                     status, text)
+        return CredentialRefused("the engine refused the token; pass api_key=… to "
+                                 "rtnb.Session or set RTNB_TOKEN." + said, status, text)
+    where = backend.ws_url or "OpenAI"
+    return TransportClosed(f"the realtime server at {where} refused the connection.{said}")
