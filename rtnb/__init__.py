@@ -15,6 +15,8 @@ _EXPORTS = {
     "RunningEngine": "rtnb.engine.background",
     "Session": "rtnb.session",
     "SessionError": "rtnb.session",
+    "CredentialRefused": "rtnb.session",
+    "ScriptedTransport": "rtnb.session",
     "SyncSession": "rtnb.session",
     "Recording": "rtnb.session",
     "load": "rtnb.session",

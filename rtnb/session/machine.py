@@ -40,7 +40,13 @@ RECENT_CREATES = 32
 
 @dataclass(frozen=True)
 class Call:
-    """A function call of a response: a tool, a handoff, or an unknown name."""
+    """A function call of a response: a tool, a handoff, or an unknown name.
+
+    A tool runs as soon as its call is complete (:class:`RunTool`) and its output
+    is sent, in call order, once the response is done. A step that must come first
+    (a user's approval, say) would hold the call here and emit :class:`RunTool`
+    on a later input.
+    """
 
     call_id: str
     name: str

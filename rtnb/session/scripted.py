@@ -117,15 +117,16 @@ def on(trigger: str | Callable[[dict[str, Any]], bool], *outputs: Any) -> On:
     return On(trigger, outputs)
 
 
-def text(content: str) -> Reply:
-    """A response with one text message."""
-    return Reply((_Message(content, spoken=False),))
+def text(content: str, *, finish: bool = True) -> Reply:
+    """A response with one text message (``finish=False``: left open, see :class:`Reply`)."""
+    return Reply((_Message(content, spoken=False),), finish=finish)
 
 
-def audio(transcript: str, *, ms_per_char: float = MS_PER_CHAR) -> Reply:
+def audio(transcript: str, *, ms_per_char: float = MS_PER_CHAR, finish: bool = True) -> Reply:
     """A spoken response: audio (silence, ``ms_per_char`` per character) with its
-    transcript, word by word, as a real server streams them."""
-    return Reply((_Message(transcript, spoken=True, ms_per_char=ms_per_char),))
+    transcript, word by word, as a real server streams them (``finish=False``: left
+    open, see :class:`Reply`)."""
+    return Reply((_Message(transcript, spoken=True, ms_per_char=ms_per_char),), finish=finish)
 
 
 def tool_call(name: str, arguments: dict[str, Any] | str | None = None, /, *,

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import rtnb.session.machine as m
+
 from .. import events as ev
 from ..agents import Agent, ToolContext
 from ..analysis import MetricsTable, compute_turns
@@ -29,33 +31,7 @@ from .backend import LOCAL_MODEL, Backend, resolve_backend
 from .config import LOCAL_TRANSCRIPTION_MODEL, OPENAI_TRANSCRIPTION_MODEL, Settings
 from .errors import SessionError
 from .eventlog import EventLog, LoggedEvent
-from .machine import (
-    MAX_CORRECTIONS,
-    AudioStarted,
-    Closed,
-    Commit,
-    FlushPlayback,
-    GuardrailsFinished,
-    Input,
-    Interrupt,
-    Log,
-    Opened,
-    PlaybackStopped,
-    Reset,
-    RunGuardrails,
-    RunTool,
-    Send,
-    SendRaw,
-    ServerEvent,
-    SetCodec,
-    StartTalking,
-    State,
-    StopTalking,
-    SwitchAgent,
-    ToolFinished,
-    UserMessage,
-    step,
-)
+from .machine import MAX_CORRECTIONS
 from .playback import ClockPlayer
 from .replay import ReplayTransport
 from .transcript import Message, Transcript
@@ -111,8 +87,8 @@ class Session:
             self.backend._key = api_key
         asr = (OPENAI_TRANSCRIPTION_MODEL if self.backend.kind == "openai"
                else LOCAL_TRANSCRIPTION_MODEL)
-        self._state = State(agent, Settings(turn_detection, transcription, asr, codec,
-                                              guardrail_chars))
+        self._state = m.State(agent, Settings(turn_detection, transcription, asr, codec,
+                                                guardrail_chars))
         self._clock = clock
         self._t0 = clock()
         self.player = player if player is not None else ClockPlayer(self.now)
@@ -138,7 +114,7 @@ class Session:
     # -- state (held by the machine) ---------------------------------------------------------
 
     @property
-    def state(self) -> State:
+    def state(self) -> m.State:
         """The state machine's current state (read-only; see :mod:`rtnb.session.machine`)."""
         return self._state
 
@@ -205,7 +181,7 @@ class Session:
         await self._transport.connect()
         self.closed_reason = None
         self._reader = asyncio.create_task(self._read())
-        await self._dispatch(Opened(self.backend.kind, quiet=self._replaying, **opened))
+        await self._dispatch(m.Opened(self.backend.kind, quiet=self._replaying, **opened))
 
     @property
     def _replaying(self) -> bool:
@@ -222,7 +198,7 @@ class Session:
             await self._transport.close()
         if self.connected:
             self.closed_reason = self.closed_reason or "closed"
-            await self._dispatch(Closed(self.closed_reason, quiet=self._replaying))
+            await self._dispatch(m.Closed(self.closed_reason, quiet=self._replaying))
 
     async def reconnect(self) -> Session:
         """Connect again to the same backend, keeping the conversation's context.
@@ -241,7 +217,7 @@ class Session:
         previous = self.closed_reason
         await self.close()
         self.player.flush()
-        await self._dispatch(Reset())  # an input the old connection never answered is dropped
+        await self._dispatch(m.Reset())  # an input the old connection never answered is dropped
         await self._open(reconnect=True, previous=previous, restore=self._history_items())
         return self
 
@@ -292,38 +268,38 @@ class Session:
 
     # -- the machine and its actions ---------------------------------------------------------
 
-    async def _dispatch(self, event: Input) -> None:
+    async def _dispatch(self, event: m.Input) -> None:
         """Feed one input to the machine and run the actions it returns, in order."""
-        self._state, actions = step(self._state, event)
+        self._state, actions = m.step(self._state, event)
         self._changed.set()
         for action in actions:
-            if type(action) is Send:
+            if type(action) is m.Send:
                 await self._transmit(action)
-            elif type(action) is Log:
+            elif type(action) is m.Log:
                 self._record("local", action.record.to_event())
-            elif type(action) is FlushPlayback:
+            elif type(action) is m.FlushPlayback:
                 where = self.player.flush()
-                await self._dispatch(PlaybackStopped(action.reason, *(where or ())))
-            elif type(action) is RunTool:
+                await self._dispatch(m.PlaybackStopped(action.reason, *(where or ())))
+            elif type(action) is m.RunTool:
                 self._spawn(self._run_tool(action))
-            elif type(action) is RunGuardrails:
+            elif type(action) is m.RunGuardrails:
                 self._spawn(self._run_guardrails(action))
 
-    async def _transmit(self, send: Send) -> None:
+    async def _transmit(self, send: m.Send) -> None:
         if not self.connected or self._transport is None:
             raise self._not_connected()
         if send.log:
             self._record("client", send.event, send.pcm)
         await self._transport.send(send.event)
 
-    async def _run_tool(self, run: RunTool) -> None:
+    async def _run_tool(self, run: m.RunTool) -> None:
         output = await run.tool.run(run.arguments, ToolContext(self, run.call_id, run.agent))
-        await self._dispatch(ToolFinished(run.call_id, output))
+        await self._dispatch(m.ToolFinished(run.call_id, output))
 
-    async def _run_guardrails(self, run: RunGuardrails) -> None:
+    async def _run_guardrails(self, run: m.RunGuardrails) -> None:
         results = await asyncio.gather(*(g.check(run.text, self) for g in run.guardrails))
-        await self._dispatch(GuardrailsFinished(run.response_id, run.item_id, run.final,
-                                                  tuple(results)))
+        await self._dispatch(m.GuardrailsFinished(run.response_id, run.item_id, run.final,
+                                                    tuple(results)))
 
     def _spawn(self, coro: Any) -> asyncio.Task:
         task = asyncio.create_task(coro)
@@ -384,7 +360,7 @@ class Session:
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             raise ValueError("an event is a dict with a 'type' string")
         self._require_input()
-        await self._dispatch(SendRaw(event))
+        await self._dispatch(m.SendRaw(event))
 
     _send = send_event  # the old private name, used by tests
 
@@ -393,7 +369,7 @@ class Session:
         if not isinstance(text, str) or not text.strip():
             raise ValueError("say() needs non-empty text")
         self._require_input()
-        await self._dispatch(UserMessage(({"type": "input_text", "text": text},)))
+        await self._dispatch(m.UserMessage(({"type": "input_text", "text": text},)))
 
     async def send_audio(self, audio: Any, rate: int | None = None, *, paced: bool = False,
                          commit: bool = False) -> float:
@@ -408,7 +384,7 @@ class Session:
         samples = wire.load_audio(source)
         pcm = wire.to_pcm16(samples)
         self._require_input()
-        await self._dispatch(AudioStarted(commit))
+        await self._dispatch(m.AudioStarted(commit))
         step = APPEND_CHUNK_MS * 48
         start = time.monotonic()
         for i in range(0, len(pcm), step):
@@ -418,7 +394,7 @@ class Session:
                 due = start + (i + len(chunk)) / 48000
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
         if commit:
-            await self._dispatch(Commit())
+            await self._dispatch(m.Commit())
         return len(pcm) / 48
 
     async def append_pcm(self, pcm: bytes) -> None:
@@ -431,8 +407,8 @@ class Session:
 
                 self._encoder = wire.StreamEncoder(self.codec)
             wire_bytes = self._encoder.encode(pcm)
-        await self._dispatch(SendRaw({"type": ev.INPUT_AUDIO_APPEND,
-                                        "audio": base64.b64encode(wire_bytes).decode()}, pcm))
+        audio = base64.b64encode(wire_bytes).decode()
+        await self._dispatch(m.SendRaw({"type": ev.INPUT_AUDIO_APPEND, "audio": audio}, pcm))
 
     async def set_codec(self, fmt: str) -> None:
         """Switch both directions to ``audio/pcm`` or G.711 ``audio/pcmu``/``audio/pcma``."""
@@ -442,23 +418,23 @@ class Session:
             raise ValueError(f"codec must be one of {', '.join(wire.FORMATS)}")
         self._encoder = None
         self._decoder = None
-        await self._dispatch(SetCodec(fmt))
+        await self._dispatch(m.SetCodec(fmt))
 
     async def start_talking(self) -> None:
         """Push-to-talk pressed: stop the agent and start a fresh input buffer."""
         self._require_input()
-        await self._dispatch(StartTalking())
+        await self._dispatch(m.StartTalking())
 
     async def stop_talking(self) -> None:
         """Push-to-talk released: commit what was said and ask for a response."""
         if not self._state.talking:
             raise SessionError("stop_talking() without start_talking()")
         self._require_input()
-        await self._dispatch(StopTalking())
+        await self._dispatch(m.StopTalking())
 
     async def interrupt(self) -> None:
         """Stop the agent now: flush playback, truncate what was not heard, cancel."""
-        await self._dispatch(Interrupt())
+        await self._dispatch(m.Interrupt())
 
     async def send_image(self, image: Any, text: str | None = None, *,
                          respond: bool = True) -> None:
@@ -469,12 +445,12 @@ class Session:
         if text:
             content.insert(0, {"type": "input_text", "text": text})
         self._require_input()
-        await self._dispatch(UserMessage(tuple(content), respond))
+        await self._dispatch(m.UserMessage(tuple(content), respond))
 
     async def update_agent(self, agent: Agent) -> None:
         """Switch to another agent, keeping the conversation."""
         self._require_input()
-        await self._dispatch(SwitchAgent(agent))
+        await self._dispatch(m.SwitchAgent(agent))
 
     # -- waiting -----------------------------------------------------------------------------
 
@@ -550,7 +526,7 @@ class Session:
         except Exception as exc:
             log.exception("session reader failed")
             self.closed_reason = f"{type(exc).__name__}: {exc}"
-        await self._dispatch(Closed(self.closed_reason, quiet=self._replaying))
+        await self._dispatch(m.Closed(self.closed_reason, quiet=self._replaying))
 
     async def _on_server(self, event: dict[str, Any]) -> None:
         kind = event.get("type", "")
@@ -562,7 +538,7 @@ class Session:
             self.player.feed(event["item_id"], pcm)
         elif kind == ev.ERROR:
             log.warning("server error: %s", (event.get("error") or {}).get("message"))
-        await self._dispatch(ServerEvent(event))
+        await self._dispatch(m.ServerEvent(event))
 
     def _on_replayed(self, replayed: Replayed) -> None:
         entry = replayed.entry

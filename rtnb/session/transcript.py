@@ -35,7 +35,13 @@ class Message:
 
 
 @dataclass
-class ToolCall:
+class ToolCallEntry:
+    """A function call in the transcript: its arguments, then its output (or handoff).
+
+    (Not to be confused with the engine brain's :class:`rtnb.engine.brain.base.ToolCall`,
+    the call a brain asks for; this was also called ``ToolCall`` before.)
+    """
+
     call_id: str
     name: str
     agent: str
@@ -65,10 +71,10 @@ class Breadcrumb:
 
 class Transcript:
     def __init__(self) -> None:
-        self.entries: list[Message | ToolCall | Breadcrumb] = []
+        self.entries: list[Message | ToolCallEntry | Breadcrumb] = []
         self.errors: list[dict[str, Any]] = []
         self._messages: dict[str, Message] = {}
-        self._calls: dict[str, ToolCall] = {}
+        self._calls: dict[str, ToolCallEntry] = {}
 
     @classmethod
     def from_log(cls, entries) -> Transcript:
@@ -166,7 +172,7 @@ class Transcript:
 
     def _call(self, entry, ev) -> None:
         call_id = ev.get("call_id", "")
-        call = ToolCall(call_id, ev.get("name", ""), entry.agent, entry.t, ev.get("arguments", ""))
+        call = ToolCallEntry(call_id, ev.get("name", ""), entry.agent, entry.t, ev.get("arguments", ""))
         self._calls[call_id] = call
         self.entries.append(call)
 
@@ -205,8 +211,8 @@ class Transcript:
         return ""
 
     @property
-    def tool_calls(self) -> list[ToolCall]:
-        return [e for e in self.entries if isinstance(e, ToolCall)]
+    def tool_calls(self) -> list[ToolCallEntry]:
+        return [e for e in self.entries if isinstance(e, ToolCallEntry)]
 
     def lines(self) -> list[str]:
         out = []
@@ -218,7 +224,7 @@ class Transcript:
                                 if g.get("tripped"))
                 who = "user" if e.role == "user" else e.agent
                 out.append(f"{stamp} {who}: {e.text}{flag}{chips}")
-            elif isinstance(e, ToolCall):
+            elif isinstance(e, ToolCallEntry):
                 res = "…" if e.output is None else e.output
                 target = f" → {e.handoff_to}" if e.handoff_to else ""
                 out.append(f"{stamp} ⚙ {e.name}({e.arguments}){target} = {res}")
@@ -254,3 +260,13 @@ _HANDLERS = {
         events.Handoff.TYPE, events.Connected.TYPE, events.GuardrailChecked.TYPE,
         *events.SUPERVISOR_EVENTS)},
 }
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ToolCall":  # renamed: the engine's brain has its own ToolCall
+        import warnings
+
+        warnings.warn("rtnb.session.transcript.ToolCall is now ToolCallEntry",
+                      DeprecationWarning, stacklevel=2)
+        return ToolCallEntry
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

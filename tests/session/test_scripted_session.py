@@ -192,8 +192,7 @@ async def test_barge_in_truncates_at_the_played_position():
 async def test_interrupt_cancels_an_open_response():
     now = [0.0]
     player = ClockPlayer(lambda: now[0])
-    story = audio(STORY)
-    transport = ScriptedTransport(type(story)(story.outputs, finish=False))
+    transport = ScriptedTransport(audio(STORY, finish=False))
     async with rtnb.Session(assistant(), transport=transport, player=player) as s:
         await s.say("Tell me a story.")
         await asyncio.sleep(0.05)
@@ -251,7 +250,7 @@ async def test_a_create_without_a_scripted_reply_raises_instead_of_hanging():
 
 
 async def test_a_dropped_connection_is_reported():
-    transport = ScriptedTransport(type(text(""))(audio(STORY).outputs, finish=False))
+    transport = ScriptedTransport(audio(STORY, finish=False))
     async with rtnb.Session(assistant(), transport=transport) as s:
         await s.say("Tell me a story.")
         await asyncio.sleep(0.05)
