@@ -32,8 +32,6 @@ MAX_CORRECTIONS = 1
 #: while another response was active (that response answers instead).
 RECONCILED_ERRORS = frozenset({"response_cancel_not_active",
                                "conversation_already_has_active_response"})
-#: How many recent ``response.create`` event ids are remembered (to match errors to them).
-RECENT_CREATES = 32
 
 # -- state -----------------------------------------------------------------------------------
 
@@ -100,7 +98,9 @@ class State:
     #: User inputs sent, and how many of them are answered.
     inputs: int = 0
     answered: int = 0
-    #: Responses asked for (by the client, or by server VAD) and not created yet.
+    #: Responses asked for (by the client, or by server VAD) and not created yet, and
+    #: the event ids of the client's ``response.create`` events among them (to match
+    #: errors to them; forgotten once none is pending).
     pending_creates: int = 0
     create_ids: tuple[str, ...] = ()
     active_response: str | None = None
@@ -310,6 +310,8 @@ def step(state: State, event: Input) -> tuple[State, tuple[Action, ...]]:
     out = _Step(state)
     _HANDLERS[type(event)](out, event)
     state = out.state
+    if state.pending_creates == 0 and state.create_ids:
+        state = replace(state, create_ids=())
     if state.idle and not state.checking and state.answered < state.inputs:
         state = replace(state, answered=state.inputs)
     return state, tuple(out.actions)
@@ -344,7 +346,7 @@ class _Step:
         event = {"event_id": f"evt_rtnb_{self.serial()}", **event}
         if event["type"] == ev.RESPONSE_CREATE:
             self.set(pending_creates=self.state.pending_creates + 1,
-                     create_ids=(*self.state.create_ids, event["event_id"])[-RECENT_CREATES:])
+                     create_ids=(*self.state.create_ids, event["event_id"]))
         self.actions.append(Send(event, pcm, log))
 
     def new_input(self) -> None:

@@ -106,6 +106,8 @@ class _Rendered:
 
     build: Callable[[ScriptedTransport, dict[str, Any]], list[dict[str, Any]]]
     name: str = "output"
+    #: The server refuses the triggering event: no plumbing answer for it.
+    refuses: bool = False
 
     def render(self, server: ScriptedTransport, client_event: dict[str, Any]) -> list[dict]:
         return self.build(server, client_event)
@@ -155,7 +157,7 @@ def error(message: str, code: str = "invalid_value") -> _Rendered:
     def build(server: ScriptedTransport, client_event: dict[str, Any]) -> list[dict]:
         return [server.error_event(message, code, client_event.get("event_id"))]
 
-    return _Rendered(build, f"error({message!r})")
+    return _Rendered(build, f"error({message!r})", refuses=True)
 
 
 def user_turn(transcript: str = "", *, ms: float = 1000.0) -> _Rendered:
@@ -236,7 +238,8 @@ class ScriptedTransport(Transport):
         self.sent.append(copy.deepcopy(event))
         step = self.script[self._played] if self._played < len(self.script) else None
         matched = step is not None and step.matches(event)
-        if self.auto:
+        refused = matched and any(getattr(o, "refuses", False) for o in step.outputs)
+        if self.auto and not refused:
             self._plumbing(event, answered=matched)
         if matched:
             assert step is not None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import numpy as np
 import pytest
@@ -59,13 +58,10 @@ def client_kinds(s: rtnb.Session) -> list[str]:
 
 async def test_a_session_runs_on_a_script_in_milliseconds():
     transport = ScriptedTransport(text("Hello! How can I help?"))
-    start = time.perf_counter()
     async with rtnb.Session(assistant(), transport=transport) as s:
         await s.say("Hi")
         reply = await s.wait(timeout=5)
-    elapsed = time.perf_counter() - start
     assert reply == "Hello! How can I help?"
-    assert elapsed < 1.0, elapsed  # a generous bound: typically a few milliseconds
     assert s.backend.kind == "scripted" and not transport.remaining
     assert [e["type"] for e in transport.sent] == [
         "session.update", "conversation.item.create", "response.create"]
@@ -232,14 +228,15 @@ async def test_a_failed_response_raises_in_wait_with_the_servers_message():
 
 async def test_an_error_for_the_sessions_own_request_raises_in_wait():
     transport = ScriptedTransport(on("conversation.item.create",
-                                     error("Unknown voice 'nobody'.", "invalid_value")),
+                                     error("Invalid item content.", "invalid_value")),
                                   text("Still here."))
     async with rtnb.Session(assistant(), transport=transport) as s:
         await s.say("hello")
         with pytest.raises(rtnb.SessionError,
                            match=r"refused conversation.item.create \(evt_rtnb_\d+\): "
-                                 r"Unknown voice 'nobody'. \[invalid_value\]"):
+                                 r"Invalid item content. \[invalid_value\]"):
             await s.wait(timeout=5)
+    assert not any(e.type == "conversation.item.added" for e in s.log)  # refused, not added
 
 
 async def test_a_create_without_a_scripted_reply_raises_instead_of_hanging():
