@@ -252,7 +252,7 @@ def always(text: str) -> bool:
 VADS = st.sampled_from(["server_vad", None, {"type": "server_vad", "create_response": False}])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(vad=VADS, plans=st.lists(st.sampled_from(PLANS), min_size=1, max_size=6),
        guarded=st.booleans(), trips=st.booleans(), data=st.data())
 def test_any_interleaving_settles_and_matches_every_create(vad, plans, guarded, trips, data):
@@ -291,7 +291,7 @@ def test_any_interleaving_settles_and_matches_every_create(vad, plans, guarded, 
     assert ("response.create", None) in kinds[last_output + 1:] or last_output == -1
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(plans=st.lists(st.sampled_from(["text", "long", "audio"]), min_size=1, max_size=3),
        inputs=st.integers(1, 4))
 def test_an_always_tripping_guardrail_costs_one_retry_per_input(plans, inputs):
