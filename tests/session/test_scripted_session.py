@@ -236,7 +236,8 @@ async def test_an_error_for_the_sessions_own_request_raises_in_wait():
                            match=r"refused conversation.item.create \(evt_rtnb_\d+\): "
                                  r"Invalid item content. \[invalid_value\]"):
             await s.wait(timeout=5)
-    assert not any(e.type == "conversation.item.added" for e in s.log)  # refused, not added
+    added = [e.event["item"]["role"] for e in s.log if e.type == "conversation.item.added"]
+    assert added == ["assistant"]  # the refused user message was not added
 
 
 async def test_a_create_without_a_scripted_reply_raises_instead_of_hanging():
