@@ -15,7 +15,7 @@ Actions come in order; a :class:`FlushPlayback` is answered at once by a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
@@ -305,15 +305,28 @@ Action = Send | RunTool | RunGuardrails | FlushPlayback | Log
 # -- the transition function -----------------------------------------------------------------
 
 
+def _evolve(record: Any, **changes: Any) -> Any:
+    """``dataclasses.replace`` for these plain frozen records, without its per-call field
+    inspection (the machine replaces its state for nearly every streamed event)."""
+    if not changes.keys() <= record.__dict__.keys():
+        raise TypeError(f"{type(record).__name__} has no field {set(changes) - set(vars(record))}")
+    new = object.__new__(type(record))
+    new.__dict__.update(record.__dict__, **changes)
+    return new
+
+
+
 def step(state: State, event: Input) -> tuple[State, tuple[Action, ...]]:
     """The next state and the actions to run, for one input."""
+    if type(event) is ServerEvent and event.event.get("type") not in _SERVER:
+        return state, ()  # most streamed events change nothing here
     out = _Step(state)
     _HANDLERS[type(event)](out, event)
     state = out.state
     if state.pending_creates == 0 and state.create_ids:
-        state = replace(state, create_ids=())
-    if state.idle and not state.checking and state.answered < state.inputs:
-        state = replace(state, answered=state.inputs)
+        state = _evolve(state, create_ids=())
+    if state.answered < state.inputs and state.idle and not state.checking:
+        state = _evolve(state, answered=state.inputs)
     return state, tuple(out.actions)
 
 
@@ -327,7 +340,7 @@ class _Step:
         self.actions: list[Action] = []
 
     def set(self, **changes: Any) -> None:
-        self.state = replace(self.state, **changes)
+        self.state = _evolve(self.state, **changes)
 
     def do(self, action: Action) -> None:
         self.actions.append(action)
@@ -438,7 +451,7 @@ def _switch_agent(s: _Step, e: SwitchAgent) -> None:
 
 
 def _set_codec(s: _Step, e: SetCodec) -> None:
-    s.set(settings=replace(s.state.settings, codec=e.codec))
+    s.set(settings=_evolve(s.state.settings, codec=e.codec))
     if s.state.connected:
         s.send({"type": ev.SESSION_UPDATE, "session": codec_config(e.codec)})
 
@@ -473,7 +486,7 @@ def _response_created(s: _Step, event: dict[str, Any]) -> None:
 def _output_audio(s: _Step, event: dict[str, Any]) -> None:
     response = s.state.response(event.get("response_id"))
     if response is not None and response.item_id != event.get("item_id"):
-        s.store(replace(response, item_id=event.get("item_id")))
+        s.store(_evolve(response, item_id=event.get("item_id")))
 
 
 def _output_text(s: _Step, event: dict[str, Any]) -> None:
@@ -481,10 +494,10 @@ def _output_text(s: _Step, event: dict[str, Any]) -> None:
     if response is None:
         return
     text = response.text + event.get("delta", "")
-    response = replace(response, item_id=event.get("item_id"), text=text)
+    response = _evolve(response, item_id=event.get("item_id"), text=text)
     checkpoints = len(text) // s.state.settings.guardrail_chars
     if checkpoints > response.checkpoints:
-        response = _check(s, replace(response, checkpoints=checkpoints), final=False)
+        response = _check(s, _evolve(response, checkpoints=checkpoints), final=False)
     s.store(response)
 
 
@@ -496,12 +509,12 @@ def _call_arguments_done(s: _Step, event: dict[str, Any]) -> None:
     if tool is not None:  # runs now, concurrently with the rest of the response
         s.do(RunTool(call_id, tool, call.arguments, agent))
     elif (target := agent.find_handoff(name)) is not None:
-        call = replace(call, handoff=target)
+        call = _evolve(call, handoff=target)
     else:
-        call = replace(call, output=json.dumps({"error": f"unknown tool {name}"}))
+        call = _evolve(call, output=json.dumps({"error": f"unknown tool {name}"}))
     response = s.state.response(event.get("response_id"))
     if response is not None:
-        s.store(replace(response, calls=(*response.calls, call)))
+        s.store(_evolve(response, calls=(*response.calls, call)))
 
 
 def _response_done(s: _Step, event: dict[str, Any]) -> None:
@@ -517,11 +530,11 @@ def _response_done(s: _Step, event: dict[str, Any]) -> None:
     response = s.state.response(rid)
     if response is None:
         return
-    response = replace(response, done=True)
+    response = _evolve(response, done=True)
     if status == "completed" and not response.tripped and response.text:
         response = _check(s, response, final=True)
     if response.calls and not response.tripped:
-        response = _follow_up(s, replace(response, following_up=True))
+        response = _follow_up(s, _evolve(response, following_up=True))
     s.store(response)
 
 
@@ -562,8 +575,8 @@ def _tool_finished(s: _Step, e: ToolFinished) -> None:
         calls = response.calls
         index = next((i for i, c in enumerate(calls) if c.call_id == e.call_id), None)
         if index is not None:
-            calls = (*calls[:index], replace(calls[index], output=e.output), *calls[index + 1:])
-            response = replace(response, calls=calls)
+            calls = (*calls[:index], _evolve(calls[index], output=e.output), *calls[index + 1:])
+            response = _evolve(response, calls=calls)
             s.store(_follow_up(s, response) if response.following_up else response)
             return
 
@@ -576,10 +589,10 @@ def _follow_up(s: _Step, response: Response) -> Response:
         if call.sent:
             continue
         if call.handoff is None and call.output is None:  # a tool still running
-            return replace(response, calls=tuple(calls))
+            return _evolve(response, calls=tuple(calls))
         if call.handoff is None:
             _send_output(s, call.call_id, call.output or "")
-        calls[i] = replace(call, sent=True)
+        calls[i] = _evolve(call, sent=True)
     handoffs = [c for c in calls if c.handoff is not None]
     if handoffs:
         call, target = handoffs[-1], handoffs[-1].handoff
@@ -590,7 +603,7 @@ def _follow_up(s: _Step, response: Response) -> Response:
         s.log(ev.Handoff(to=target.name, call_id=call.call_id, from_agent=previous.name))
         _send_output(s, call.call_id, json.dumps({"assistant": target.name}))
     s.send({"type": ev.RESPONSE_CREATE})
-    return replace(response, calls=tuple(calls), following_up=False)
+    return _evolve(response, calls=tuple(calls), following_up=False)
 
 
 def _send_output(s: _Step, call_id: str, output: str) -> None:
@@ -606,21 +619,21 @@ def _check(s: _Step, response: Response, final: bool) -> Response:
     if not guardrails:
         return response
     s.do(RunGuardrails(response.id, response.item_id, guardrails, response.text, final))
-    return replace(response, checks=response.checks + 1)
+    return _evolve(response, checks=response.checks + 1)
 
 
 def _guardrails_finished(s: _Step, e: GuardrailsFinished) -> None:
     response = s.state.response(e.response_id)
     if response is None:
         return
-    response = replace(response, checks=max(0, response.checks - 1))
+    response = _evolve(response, checks=max(0, response.checks - 1))
     for result in e.results:
         if response.tripped:
             break
         s.log(ev.GuardrailChecked(response_id=response.id, item_id=e.item_id, final=e.final,
                                   result=result.to_dict()))
         if result.tripped:
-            response = replace(response, tripped=True)
+            response = _evolve(response, tripped=True)
             _trip(s, response.id, result)
     s.store(response)
 
