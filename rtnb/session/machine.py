@@ -309,17 +309,17 @@ def _evolve(record: Any, **changes: Any) -> Any:
     """``dataclasses.replace`` for these plain frozen records, without its per-call field
     inspection (the machine replaces its state for nearly every streamed event)."""
     if not changes.keys() <= record.__dict__.keys():
-        raise TypeError(f"{type(record).__name__} has no field {set(changes) - set(vars(record))}")
+        unknown = sorted(set(changes) - set(vars(record)))
+        raise TypeError(f"{type(record).__name__} has no field {unknown}")
     new = object.__new__(type(record))
     new.__dict__.update(record.__dict__, **changes)
     return new
 
 
-
 def step(state: State, event: Input) -> tuple[State, tuple[Action, ...]]:
     """The next state and the actions to run, for one input."""
     if type(event) is ServerEvent and event.event.get("type") not in _SERVER:
-        return state, ()  # most streamed events change nothing here
+        return state, ()  # see REACTS_TO
     out = _Step(state)
     _HANDLERS[type(event)](out, event)
     state = out.state
@@ -481,12 +481,6 @@ def _response_created(s: _Step, event: dict[str, Any]) -> None:
     rid = event["response"]["id"]
     s.set(pending_creates=max(0, s.state.pending_creates - 1), active_response=rid)
     s.store(Response(rid))
-
-
-def _output_audio(s: _Step, event: dict[str, Any]) -> None:
-    response = s.state.response(event.get("response_id"))
-    if response is not None and response.item_id != event.get("item_id"):
-        s.store(_evolve(response, item_id=event.get("item_id")))
 
 
 def _output_text(s: _Step, event: dict[str, Any]) -> None:
@@ -656,7 +650,6 @@ def _trip(s: _Step, rid: str, result: Any) -> None:
 
 _SERVER = {
     ev.RESPONSE_CREATED: _response_created,
-    ev.AUDIO_DELTA: _output_audio,
     **{kind: _output_text for kind in ev.TEXT_DELTAS},
     ev.CALL_ARGUMENTS_DONE: _call_arguments_done,
     ev.RESPONSE_DONE: _response_done,
@@ -674,3 +667,6 @@ _HANDLERS: dict[type, Any] = {
     ToolFinished: _tool_finished, GuardrailsFinished: _guardrails_finished,
     PlaybackStopped: _playback_stopped,
 }
+
+#: The server events the machine reacts to; any other leaves the state as it is.
+REACTS_TO = frozenset(_SERVER)

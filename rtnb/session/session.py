@@ -328,7 +328,7 @@ class Session:
     def _record(self, direction: str, event: dict[str, Any], pcm: bytes | None = None,
                 t: float | None = None, agent: str | None = None) -> LoggedEvent:
         entry = self.log.add(self.now() if t is None else t, direction,
-                             agent or self.agent.name, event, pcm)
+                             agent or self._state.agent.name, event, pcm)
         self.transcript.apply(entry)
         for listener in self._listeners:
             try:
@@ -538,7 +538,8 @@ class Session:
             self.player.feed(event["item_id"], pcm)
         elif kind == ev.ERROR:
             log.warning("server error: %s", (event.get("error") or {}).get("message"))
-        await self._dispatch(m.ServerEvent(event))
+        if kind in m.REACTS_TO:
+            await self._dispatch(m.ServerEvent(event))
 
     def _on_replayed(self, replayed: Replayed) -> None:
         entry = replayed.entry
