@@ -30,7 +30,7 @@ def example() -> str:
 async def test_the_readme_example_runs():
     namespace: dict = {}
     exec("async def run(agent):\n" + textwrap.indent(example(), "    ") +  # noqa: S102
-         "\n    return session, transport", namespace)
+         "\n    return scripted, transport", namespace)
     agent = rtnb.Agent("Assistant", "Use tools for weather.", tools=[get_weather])
     session, transport = await namespace["run"](agent)
     assert isinstance(transport, rtnb.ScriptedTransport) and not session.connected
