@@ -130,8 +130,8 @@ def run_offline(u: dict[str, Any], td: dict[str, Any], model: Any,
             if isinstance(out, PredictTurnEnd):
                 handle(core.turn_predicted(out.key, model.probability(out.audio)))
             elif isinstance(out, dict) and out["type"] == "input_audio_buffer.speech_stopped":
-                decided.append(core._turn.t_ms)
-                stops.append((out["audio_end_ms"], core._turn.t_ms - u["end_ms"]))
+                decided.append(core.input_audio.turn.t_ms)
+                stops.append((out["audio_end_ms"], core.input_audio.turn.t_ms - u["end_ms"]))
 
     step = 20 * 48
     for i in range(0, len(pcm), step):

@@ -11,7 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .server import Engine, EngineServer
+from .parts import Engine
+from .server import EngineServer
 
 
 class RunningEngine:

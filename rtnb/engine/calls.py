@@ -18,8 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..events import SESSION_CREATED
+
 if TYPE_CHECKING:
-    from .server import Engine
+    from .parts import Engine
     from .webrtc import WebRtcCall
 
 CALLS_PATH = "/v1/realtime/calls"
@@ -195,7 +197,7 @@ class CallAttachment:
         self._detach = self.call.attach(self._send)
         self._watch = asyncio.ensure_future(self.call.closed.wait())
         self._watch.add_done_callback(lambda f: f.cancelled() or self._on_end())
-        await self._send(self.core.event("session.created", session=self.core.session))
+        await self._send(self.core.event(SESSION_CREATED, session=self.core.session))
 
     async def handle(self, message: str | bytes) -> None:
         await self.call.conn.handle(message)

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 from .auth import bearer
 from .brain.base import BrainRequest
 from .calls import CALLS_PATH, RawReply
+from .config import default_session, merge_session
 
 if TYPE_CHECKING:
     from .calls import Calls
-    from .server import Engine
+    from .parts import Engine
 
 MAX_STORED_RESPONSES = 256
 
@@ -149,19 +150,17 @@ class HttpApi:
         return moderation_response(inputs, req.get("model") or "rtnb-moderation-local")
 
     async def client_secrets(self, req: dict[str, Any]) -> dict[str, Any]:
-        from . import config
-
         ttl = (req.get("expires_after") or {}).get("seconds", 600)
         if not isinstance(ttl, int) or not 10 <= ttl <= 7200:
             raise HttpError(400, "expires_after.seconds must be an integer from 10 to 7200.",
                             "invalid_value", "expires_after.seconds")
         value, expires_at = self.engine.auth.issue(ttl)
-        session = config.default_session("sess_" + secrets.token_hex(8), self.engine.model)
+        session = default_session("sess_" + secrets.token_hex(8), self.engine.model)
         requested = req.get("session") or {}
         if requested:
             requested = {"type": "realtime", **requested}
             try:
-                session = config.merge_session(session, requested)
+                session = merge_session(session, requested)
             except Exception as exc:
                 raise HttpError(400, str(exc), "invalid_value", "session") from None
         return {"value": value, "expires_at": expires_at, "session": session}

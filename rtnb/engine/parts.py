@@ -1,16 +1,93 @@
-"""The default parts of the engine: Silero VAD, Whisper tiny.en, Piper, the rule brain,
-and Smart Turn v3.2 for semantic_vad when it is installed (``rtnb[turn]``).
+"""The engine's parts: :class:`Engine`, the bag of pluggable parts every connection uses,
+and its defaults: Silero VAD, Whisper tiny.en, Piper, the rule brain, and Smart Turn v3.2
+for semantic_vad when it is installed (``rtnb[turn]``).
 
 Models are loaded once per process and shared by every engine and session.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
+
+from .asr_worker import AsrWorker
+from .auth import Auth
+from .brain.base import Brain
+
+
+@dataclass
+class Engine:
+    """The pluggable parts: VAD, ASR, TTS, the end-of-turn model and brain, plus auth and
+    worker threads. ``turn_model`` (``probability(pcm24) -> float``) is optional:
+    without it semantic_vad ends turns on silence windows alone."""
+
+    brain: Brain
+    asr: Any = None
+    tts: Any = None
+    vad_factory: Callable[[], Any] | None = None
+    turn_model: Any = None
+    model: str = "rtnb-local"
+    auth: Auth = field(default_factory=Auth)
+    #: One ASR thread for every session, batching requests that arrive together.
+    asr_worker: AsrWorker = field(init=False, repr=False)
+    tts_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="rtnb-tts"))
+    turn_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="rtnb-turn"))
+
+    def __post_init__(self) -> None:
+        self.asr_worker = AsrWorker(lambda: self.asr)
+
+    @classmethod
+    def load(cls, brain: Brain | str | None = None, *, token: str | None = None,
+             progress: Callable[[str], None] | None = None) -> Engine:
+        """Load the offline speech models (shared per process) and warm them up."""
+        return build_engine(cls, brain=brain, token=token, progress=progress)
+
+    def describe(self) -> dict[str, str]:
+        return {"vad": "silero-v6" if self.vad_factory else "none",
+                "asr": getattr(self.asr, "name", "none"),
+                "tts": getattr(self.tts, "name", "none"),
+                "turn": getattr(self.turn_model, "name", "none"),
+                "brain": getattr(self.brain, "name", "custom")}
+
+    async def synthesize(self, text: str, voice: str, speed: float
+                         ) -> AsyncIterator[tuple[str, bytes]]:
+        """Stream ``(sentence, pcm24)`` from the TTS thread as each sentence is ready."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+        stop = False
+        done = object()
+
+        def work() -> None:
+            try:
+                for item in self.tts.synthesize(text, voice=voice, speed=speed):
+                    if stop:
+                        break
+                    loop.call_soon_threadsafe(queue.put_nowait, item)
+            except BaseException as exc:  # re-raised on the loop side
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, done)
+
+        future = loop.run_in_executor(self.tts_pool, work)
+        try:
+            while True:
+                item = await queue.get()
+                if item is done:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop = True  # the worker ends after its current sentence
+            del future
 
 
 @functools.lru_cache(maxsize=1)
@@ -54,14 +131,14 @@ def vad_factory() -> Any:
     return SileroVad()
 
 
-def build_engine(cls: Any, *, brain: Any = None, token: str | None = None,
-                 progress: Callable[[str], None] | None = None) -> Any:
-    """The engine with the shared models; a brain with an endpoint is checked first.
+def build_engine(cls: type[Engine] = Engine, *, brain: Any = None, token: str | None = None,
+                 progress: Callable[[str], None] | None = None) -> Engine:
+    """The engine (an instance of ``cls``) with the shared models; a brain with an endpoint
+    is checked first.
 
     An unreachable brain endpoint is reported through ``progress`` (else as a
     ``RuntimeWarning``) before the models load; the engine still starts.
     """
-    from .auth import Auth
     from .brain import check_endpoint, make_brain
 
     if brain is None or isinstance(brain, str):

@@ -15,8 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .brain import BrainError
-from .brain.base import BrainReply, item_text
+from .brain.base import BrainError, BrainReply, item_text
 from .core import (
     CancelResponse,
     Discard,
@@ -29,7 +28,7 @@ from .core import (
 )
 
 if TYPE_CHECKING:
-    from .server import Engine
+    from .parts import Engine
 
 log = logging.getLogger("rtnb.engine")
 

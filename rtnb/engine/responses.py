@@ -1,8 +1,14 @@
-"""The response lifecycle as a pure transition function.
+"""The response lifecycle as pure transition functions.
 
 A response starts ``in_progress``, opens and closes output items, and ends in
-exactly one terminal phase. Anything else is an :class:`InvalidTransition`, so
-the engine can never emit a second ``response.done`` or leave one out.
+exactly one terminal phase (:func:`transition`). Anything else is an
+:class:`InvalidTransition`, so the engine can never emit a second ``response.done``
+or leave one out.
+
+:class:`InProgress` is every response still in progress, and the conversation's one
+*active* response: an in-band response may only begin while none is active
+(:func:`begin`), and it stops being active when it ends (:func:`advance`).
+Out-of-band responses (``conversation: "none"``) run beside it.
 """
 
 from __future__ import annotations
@@ -79,3 +85,72 @@ def transition(state: ResponseState, event: ResponseEvent) -> ResponseState:
     if isinstance(event, Stop):
         return replace(state, phase=event.phase, reason=event.reason, open_items=())
     raise InvalidTransition(f"unknown event {event!r}")
+
+
+# -- the responses of a session ----------------------------------------------------------------
+
+
+class ActiveResponseExists(InvalidTransition):
+    """An in-band response may not begin while another one is active."""
+
+    def __init__(self, active: str) -> None:
+        super().__init__(f"response {active} is active")
+        self.active = active
+
+
+@dataclass(frozen=True)
+class InProgress:
+    """The responses in progress (oldest first, with their states) and the active one."""
+
+    states: tuple[tuple[str, ResponseState], ...] = ()
+    #: The in-band response in progress, if any: the conversation's active response.
+    active: str | None = None
+
+    def state(self, response_id: str) -> ResponseState | None:
+        """The state of a response in progress (None once it has ended, or if unknown)."""
+        return next((st for rid, st in self.states if rid == response_id), None)
+
+    @property
+    def ids(self) -> list[str]:
+        return [rid for rid, _ in self.states]
+
+
+def blocking(responses: InProgress, in_band: bool) -> str | None:
+    """The active response that stops a new one from beginning (None: it may begin)."""
+    return responses.active if in_band else None
+
+
+def begin(responses: InProgress, response_id: str, in_band: bool) -> InProgress:
+    """A new response, in progress; in-band, it becomes the active one."""
+    active = blocking(responses, in_band)
+    if active is not None:
+        raise ActiveResponseExists(active)
+    if responses.state(response_id) is not None:
+        raise InvalidTransition(f"response {response_id} already in progress")
+    return InProgress((*responses.states, (response_id, ResponseState())),
+                      response_id if in_band else responses.active)
+
+
+def advance(responses: InProgress, response_id: str, event: ResponseEvent
+            ) -> tuple[InProgress, ResponseState]:
+    """Apply ``event`` to a response in progress; returns the registry and its new state.
+
+    A response that ends leaves the registry (and stops being the active one).
+    """
+    state = responses.state(response_id)
+    if state is None:
+        raise InvalidTransition(f"response {response_id} is not in progress")
+    new = transition(state, event)
+    if new.phase in TERMINAL:
+        states = tuple((rid, st) for rid, st in responses.states if rid != response_id)
+        active = None if responses.active == response_id else responses.active
+        return InProgress(states, active), new
+    return InProgress(tuple((rid, new if rid == response_id else st)
+                            for rid, st in responses.states), responses.active), new
+
+
+def cancel_target(responses: InProgress, requested: str | None) -> str | None:
+    """The response a ``response.cancel`` means: the one named, else the active one, else
+    the newest in progress; None when that one is not in progress."""
+    rid = requested or responses.active or (responses.ids[-1] if responses.states else None)
+    return rid if rid is not None and responses.state(rid) is not None else None

@@ -12,9 +12,7 @@ import json
 import logging
 import socket
 import urllib.parse
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 import h11
@@ -22,11 +20,14 @@ from websockets.frames import Opcode
 from websockets.http11 import Response as WsResponse
 from websockets.server import ServerProtocol
 
-from . import cors
-from .asr_worker import AsrWorker
-from .auth import Auth, bearer, redacting_logger
-from .brain.base import Brain
-from .calls import RawReply
+from .auth import bearer, redacting_logger
+from .calls import CallAttachment, Calls, RawReply
+from .cors import headers as cors_headers
+from .cors import preflight as cors_preflight
+from .errors import ProtocolError
+from .http_api import HttpApi
+from .parts import Engine
+from .realtime import RealtimeConnection
 
 log = logging.getLogger("rtnb.engine")
 #: websockets logs each handshake header at DEBUG; this one hides credentials.
@@ -39,76 +40,6 @@ MAX_HEAD_BYTES = 64 * 1024
 REALTIME_PATH = "/v1/realtime"
 
 
-@dataclass
-class Engine:
-    """The pluggable parts: VAD, ASR, TTS, the end-of-turn model and brain, plus auth and
-    worker threads. ``turn_model`` (``probability(pcm24) -> float``) is optional:
-    without it semantic_vad ends turns on silence windows alone."""
-
-    brain: Brain
-    asr: Any = None
-    tts: Any = None
-    vad_factory: Callable[[], Any] | None = None
-    turn_model: Any = None
-    model: str = "rtnb-local"
-    auth: Auth = field(default_factory=Auth)
-    #: One ASR thread for every session, batching requests that arrive together.
-    asr_worker: AsrWorker = field(init=False, repr=False)
-    tts_pool: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="rtnb-tts"))
-    turn_pool: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="rtnb-turn"))
-
-    def __post_init__(self) -> None:
-        self.asr_worker = AsrWorker(lambda: self.asr)
-
-    @classmethod
-    def load(cls, brain: Brain | None = None, *, token: str | None = None,
-             progress: Callable[[str], None] | None = None) -> Engine:
-        """Load the offline speech models (shared per process) and warm them up."""
-        from . import parts
-
-        return parts.build_engine(cls, brain=brain, token=token, progress=progress)
-
-    def describe(self) -> dict[str, str]:
-        return {"vad": "silero-v6" if self.vad_factory else "none",
-                "asr": getattr(self.asr, "name", "none"),
-                "tts": getattr(self.tts, "name", "none"),
-                "turn": getattr(self.turn_model, "name", "none"),
-                "brain": getattr(self.brain, "name", "custom")}
-
-    async def synthesize(self, text: str, voice: str, speed: float):
-        """Stream ``(sentence, pcm24)`` from the TTS thread as each sentence is ready."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue = asyncio.Queue()
-        stop = False
-        done = object()
-
-        def work() -> None:
-            try:
-                for item in self.tts.synthesize(text, voice=voice, speed=speed):
-                    if stop:
-                        break
-                    loop.call_soon_threadsafe(queue.put_nowait, item)
-            except BaseException as exc:  # re-raised on the loop side
-                loop.call_soon_threadsafe(queue.put_nowait, exc)
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, done)
-
-        future = loop.run_in_executor(self.tts_pool, work)
-        try:
-            while True:
-                item = await queue.get()
-                if item is done:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop = True  # the worker ends after its current sentence
-            del future
-
-
 class EngineServer:
     """Serves one :class:`Engine` on ``host:port`` (``port=0`` picks a free one).
 
@@ -118,9 +49,6 @@ class EngineServer:
 
     def __init__(self, engine: Engine, host: str = "127.0.0.1", port: int = 8765, *,
                  sock: socket.socket | None = None) -> None:
-        from .calls import Calls
-        from .http_api import HttpApi
-
         self.engine = engine
         self._sock = sock
         if sock is not None:
@@ -214,14 +142,14 @@ class EngineServer:
             headers = {k.decode().lower(): v.decode("latin-1") for k, v in request.headers}
             origin = headers.get("origin")
             if request.method == b"OPTIONS":  # a browser's CORS preflight
-                allow = cors.preflight(origin, headers.get("access-control-request-headers"))
+                allow = cors_preflight(origin, headers.get("access-control-request-headers"))
                 await self._send_http(conn, writer, 200 if allow else 403, RawReply(
                     200, b"", "text/plain"), allow)
             else:
                 status, payload = await self.http.handle(request.method.decode(),
                                                          request.target.decode(), headers,
                                                          bytes(body))
-                await self._send_http(conn, writer, status, payload, cors.headers(origin))
+                await self._send_http(conn, writer, status, payload, cors_headers(origin))
             if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                 return
             try:
@@ -247,8 +175,6 @@ class EngineServer:
 
     async def _websocket(self, head: bytes, reader: asyncio.StreamReader,
                          writer: asyncio.StreamWriter) -> None:
-        from .realtime import RealtimeConnection
-
         proto = ServerProtocol(max_size=MAX_MESSAGE_BYTES, select_subprotocol=_subprotocol,
                                logger=_WS_LOG)
         proto.receive_data(head)
@@ -292,8 +218,6 @@ class EngineServer:
 
         model = (query.get("model") or [self.engine.model])[0]
         if call is not None:  # join a WebRTC call: same session, its events
-            from .calls import CallAttachment
-
             conn: Any = CallAttachment(call, send, on_end=writer.close)
         else:
             conn = RealtimeConnection(self.engine, send, model)
@@ -374,7 +298,5 @@ def _reject(proto: ServerProtocol, status: int, message: str) -> WsResponse:
     return response
 
 
-def _binary_error():
-    from .errors import ProtocolError
-
+def _binary_error() -> ProtocolError:
     return ProtocolError("invalid_event", "Binary frames are not supported; send JSON text.")

@@ -74,8 +74,8 @@ def _or(value, default):
 
 
 @dataclass(frozen=True)
-class TurnState:
-    """Where the detector is. ``t_ms`` is the audio clock at the end of the last frame."""
+class DetectorState:
+    """Where the turn detector is. ``t_ms`` is the audio clock at the end of the last frame."""
 
     phase: Literal["idle", "speech", "trailing"] = "idle"
     t_ms: int = 0
@@ -84,6 +84,10 @@ class TurnState:
     #: Audio clock when the detector was last (re)armed for the idle timeout.
     idle_since_ms: int = 0
     idle_armed: bool = False
+
+
+#: The old name of :class:`DetectorState` (not to be confused with a conversation's turns).
+TurnState = DetectorState
 
 
 @dataclass(frozen=True)
@@ -102,8 +106,8 @@ class TurnEvent:
 
 
 def step(
-    state: TurnState, prob: float, cfg: TurnConfig, *, extend: bool = False
-) -> tuple[TurnState, list[TurnEvent]]:
+    state: DetectorState, prob: float, cfg: TurnConfig, *, extend: bool = False
+) -> tuple[DetectorState, list[TurnEvent]]:
     """Advance one 32 ms frame with speech probability ``prob``.
 
     ``extend`` asks to keep waiting (semantic_vad: the end-of-turn model has not
@@ -141,8 +145,8 @@ def step(
     return trailing, events + stop
 
 
-def settle(state: TurnState, cfg: TurnConfig, *, extend: bool = False
-           ) -> tuple[TurnState, list[TurnEvent]]:
+def settle(state: DetectorState, cfg: TurnConfig, *, extend: bool = False
+           ) -> tuple[DetectorState, list[TurnEvent]]:
     """End a pause now if its silence already fills the window; no audio is consumed.
 
     :func:`step` ends each frame with this. The engine also calls it when the
@@ -159,14 +163,14 @@ def settle(state: TurnState, cfg: TurnConfig, *, extend: bool = False
     return replace(state, phase="idle", idle_since_ms=state.t_ms), [stop]
 
 
-def arm_idle_timeout(state: TurnState, delay_ms: int = 0) -> TurnState:
+def arm_idle_timeout(state: DetectorState, delay_ms: int = 0) -> DetectorState:
     """Start counting idle time ``delay_ms`` from now (when the reply's audio ends)."""
     return replace(state, idle_since_ms=state.t_ms + delay_ms, idle_armed=True)
 
 
 def detect(probs, cfg: TurnConfig) -> list[TurnEvent]:
     """Run :func:`step` over a whole probability trace (plots and the explorer)."""
-    state = TurnState()
+    state = DetectorState()
     events: list[TurnEvent] = []
     for p in probs:
         state, evs = step(state, float(p), cfg)

@@ -32,7 +32,21 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame
 
-from .. import audio as wire_audio
+from ..audio import RATE, StreamDecoder, to_float, to_pcm16
+from ..events import (
+    AUDIO_DELTA,
+    ERROR,
+    ITEM_RETRIEVED,
+    ITEM_TRUNCATE,
+    ITEM_TRUNCATED,
+    OUTPUT_AUDIO_CLEARED,
+    OUTPUT_AUDIO_STARTED,
+    OUTPUT_AUDIO_STOPPED,
+    RESPONSE_CREATED,
+    RESPONSE_DONE,
+    SESSION_UPDATE,
+    SPEECH_STARTED,
+)
 from .config import format_type
 from .core import ClearOutputAudio, Output
 from .errors import ProtocolError
@@ -40,7 +54,7 @@ from .playout import FRAME_BYTES, BufferEvent, Playout
 from .realtime import RealtimeConnection
 
 if TYPE_CHECKING:
-    from .server import Engine
+    from .parts import Engine
 
 log = logging.getLogger("rtnb.engine")
 
@@ -56,6 +70,9 @@ MIC_ERROR_EVERY_S = 5.0
 MAX_LAG_S = 0.2
 
 Sink = Callable[[dict[str, Any]], Awaitable[None]]
+#: The server event for each lifecycle event of the output audio buffer.
+_BUFFER_EVENTS = {"started": OUTPUT_AUDIO_STARTED, "stopped": OUTPUT_AUDIO_STOPPED,
+                  "cleared": OUTPUT_AUDIO_CLEARED}
 
 
 class WebRtcCall:
@@ -74,7 +91,7 @@ class WebRtcCall:
         self._channel: Any = None
         self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._sinks: list[Sink] = []
-        self._decoders: dict[str, wire_audio.StreamDecoder] = {}
+        self._decoders: dict[str, StreamDecoder] = {}
         self._tasks: set[asyncio.Task] = set()
         self.closed = asyncio.Event()
         self._pc.on("datachannel", self._on_datachannel)
@@ -95,8 +112,8 @@ class WebRtcCall:
         if not session:
             return None
         outputs = self.core.receive(json.dumps(
-            {"type": "session.update", "session": {**session, "type": "realtime"}}))
-        errors = [o for o in outputs if isinstance(o, dict) and o.get("type") == "error"]
+            {"type": SESSION_UPDATE, "session": {**session, "type": "realtime"}}))
+        errors = [o for o in outputs if isinstance(o, dict) and o.get("type") == ERROR]
         return errors[0]["error"]["message"] if errors else None
 
     async def answer(self, offer_sdp: str) -> str:
@@ -183,34 +200,33 @@ class WebRtcCall:
 
     def post_buffer_events(self, events: list[BufferEvent]) -> None:
         for ev in events:
-            self._post(self.core.event(f"output_audio_buffer.{ev.kind}",
-                                       response_id=ev.response_id))
+            self._post(self.core.event(_BUFFER_EVENTS[ev.kind], response_id=ev.response_id))
 
     async def _from_core(self, event: dict[str, Any]) -> None:
         """Every server event of the core passes here (the connection's ``send``)."""
         kind = event["type"]
-        if kind == "response.output_audio.delta":
+        if kind == AUDIO_DELTA:
             decoder = self._decoders.get(event["response_id"])
             pcm = base64.b64decode(event["delta"])
             self.playout.push(event["response_id"], event["item_id"],
                               decoder.decode(pcm) if decoder is not None else pcm)
             return  # on WebRTC the audio goes out as media
-        if kind == "response.created":
+        if kind == RESPONSE_CREATED:
             response = event["response"]
             fmt = format_type(response["audio"]["output"]["format"])
             if fmt != "audio/pcm":
-                self._decoders[response["id"]] = wire_audio.StreamDecoder(fmt)
+                self._decoders[response["id"]] = StreamDecoder(fmt)
         self._post(event)
-        if kind == "input_audio_buffer.speech_started" and self._interrupts():
+        if kind == SPEECH_STARTED and self._interrupts():
             await self._cut(None)  # barge-in: the caller stops hearing the assistant now
-        elif kind == "response.done":
+        elif kind == RESPONSE_DONE:
             response = event["response"]
             self._decoders.pop(response["id"], None)
             if response["status"] == "cancelled":
                 await self._cut(response["id"])
             else:
                 self.post_buffer_events(self.playout.finish(response["id"]))
-        elif kind == "conversation.item.truncated":
+        elif kind == ITEM_TRUNCATED:
             self.post_buffer_events(self.playout.clear(item_id=event["item_id"])[0])
 
     def _interrupts(self) -> bool:
@@ -231,16 +247,16 @@ class WebRtcCall:
             if cut.item_id not in self.core.conversation:
                 continue  # out-of-band responses have no conversation item
             outputs = self.core.receive(json.dumps({
-                "type": "conversation.item.truncate", "item_id": cut.item_id,
+                "type": ITEM_TRUNCATE, "item_id": cut.item_id,
                 "content_index": 0, "audio_end_ms": int(cut.played_ms)}))
             await self.conn.dispatch([o for o in outputs
-                                      if not (isinstance(o, dict) and o["type"] == "error")])
+                                      if not (isinstance(o, dict) and o["type"] == ERROR)])
 
     # -- media -------------------------------------------------------------------------------
 
     async def _listen(self, track: MediaStreamTrack) -> None:
         """The caller's microphone → 24 kHz PCM16 → the core's input buffer."""
-        to24k = _Resampler(wire_audio.RATE)
+        to24k = _Resampler(RATE)
         last_error = -MIC_ERROR_EVERY_S
         while True:
             try:
@@ -320,7 +336,7 @@ class _PlayoutTrack(MediaStreamTrack):
         self._frames += 1
         pcm, events = self._call.playout.pull(FRAME_BYTES)
         self._call.post_buffer_events(events)
-        self._pending += self._to48k.convert(wire_audio.to_float(pcm), wire_audio.RATE)
+        self._pending += self._to48k.convert(to_float(pcm), RATE)
         want = OPUS_FRAME * 2
         if len(self._pending) < want:  # the resampler's start-up delay: pad once
             self._pending[:0] = bytes(want - len(self._pending))
@@ -344,14 +360,14 @@ class _Resampler:
 
     def convert(self, x: np.ndarray, src_rate: int) -> bytes:
         if src_rate == self.rate:
-            return wire_audio.to_pcm16(x)
+            return to_pcm16(x)
         if src_rate != self._src:
             import soxr
 
             self._src = src_rate
             self._stream = soxr.ResampleStream(src_rate, self.rate, 1, dtype="float32",
                                                quality="HQ")
-        return wire_audio.to_pcm16(self._stream.resample_chunk(x.astype(np.float32)))
+        return to_pcm16(self._stream.resample_chunk(x.astype(np.float32)))
 
 
 def _mono(frame: AudioFrame) -> np.ndarray:
@@ -368,7 +384,7 @@ def _mono(frame: AudioFrame) -> np.ndarray:
 
 def _for_data_channel(event: dict[str, Any]) -> dict[str, Any]:
     """Item audio stays off the data channel (it is media there, and messages are small)."""
-    if event["type"] != "conversation.item.retrieved":
+    if event["type"] != ITEM_RETRIEVED:
         return event
     item = dict(event["item"])
     item["content"] = [{k: v for k, v in part.items() if k != "audio"}

@@ -15,19 +15,12 @@ from __future__ import annotations
 import os
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .base import Brain, BrainReply, BrainRequest, ToolCall, item_text
-from .chat import ChatBrain
+from .base import Brain, BrainError, BrainReply, BrainRequest, ToolCall, item_text
+from .chat import DEFAULT_CHAT_MODEL, ChatBrain
 from .rules import RuleBrain
 
 __all__ = ["Brain", "BrainRequest", "BrainReply", "ToolCall", "RuleBrain", "ChatBrain",
            "BrainError", "item_text", "make_brain", "check_endpoint", "DEFAULT_CHAT_MODEL"]
-
-DEFAULT_CHAT_MODEL = "local-model"
-
-
-class BrainError(RuntimeError):
-    """A brain could not produce a reply (e.g. its chat-completions endpoint failed)."""
-
 
 def make_brain(spec: str | None = None, *, api_key: str | None = None) -> Brain:
     """A brain from a spec string (see the module docstring)."""

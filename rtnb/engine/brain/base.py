@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 
+class BrainError(RuntimeError):
+    """A brain could not produce a reply (e.g. its chat-completions endpoint failed)."""
+
+
 @dataclass(frozen=True)
 class ToolCall:
     """A function call the brain wants the client to run."""
@@ -65,3 +69,12 @@ def item_text(item: dict[str, Any]) -> str:
         if text:
             parts.append(text)
     return " ".join(parts).strip()
+
+
+def truncate_words(text: str, limit: int) -> str:
+    """Cut at a word boundary so that the result has at most ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit + 1]
+    cut = cut.rsplit(None, 1)[0] if " " in cut.strip() else text[:limit]
+    return cut[:limit].rstrip(" ,;:-")

@@ -12,8 +12,10 @@ import asyncio
 import json
 from typing import Any
 
-from .base import BrainReply, BrainRequest, ToolCall, item_text
-from .rules import truncate_words
+from .base import BrainError, BrainReply, BrainRequest, ToolCall, item_text, truncate_words
+
+#: The model name sent when a brain URL names none (servers with one model ignore it).
+DEFAULT_CHAT_MODEL = "local-model"
 
 
 def _kind(item: dict[str, Any]) -> str:
@@ -189,8 +191,6 @@ class ChatBrain:
             return f"{where} is unreachable ({_describe(exc)})"
         finally:
             client.close()
-        from . import DEFAULT_CHAT_MODEL
-
         offered = [m.id for m in getattr(models, "data", None) or []]
         if (offered and self.model != DEFAULT_CHAT_MODEL
                 and not {self.model, f"{self.model}:latest"} & set(offered)):
@@ -208,8 +208,6 @@ class ChatBrain:
         return body
 
     async def respond(self, request: BrainRequest) -> BrainReply:
-        from . import BrainError
-
         body = self.request_body(request)
         try:
             completion = await self._client().chat.completions.create(**body)

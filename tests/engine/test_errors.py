@@ -16,7 +16,8 @@ from openai import AsyncOpenAI
 
 from rtnb.engine.auth import Auth
 from rtnb.engine.brain import ChatBrain, RuleBrain, check_endpoint
-from rtnb.engine.server import Engine, EngineServer
+from rtnb.engine.parts import Engine
+from rtnb.engine.server import EngineServer
 
 
 def dead_url() -> str:

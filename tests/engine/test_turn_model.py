@@ -17,11 +17,10 @@ import time
 
 import pytest
 
-from rtnb.engine import core as coremod
 from rtnb.engine import turns
-from rtnb.engine.core import PredictTurnEnd, RealtimeCore, Speculate
+from rtnb.engine.core import PredictTurnEnd, RealtimeCore, Speculate, input_audio
 from rtnb.engine.speech import smart_turn
-from tests.test_core import EnergyVad, events, send, silence, tone, types
+from tests.engine.test_core import EnergyVad, events, send, silence, tone, types
 
 needs_model = pytest.mark.skipif(
     not smart_turn.available() and os.environ.get("RTNB_REQUIRE_TURN_MODEL") != "1",
@@ -54,7 +53,7 @@ def test_core_asks_once_per_pause_with_the_speech_up_to_the_last_voiced_frame():
     (ask,) = asks(out)
     start, end = ask.key
     assert end == 960 and start == 320 - 300  # speech start with its prefix padding
-    assert ask.audio == c._slice(start, end)
+    assert ask.audio == c.input_audio.slice(start, end)
     assert len(ask.audio) == (end - start) * 48
     assert asks(c.feed_audio(silence(300))) == []  # asked once for this pause
 
@@ -129,7 +128,7 @@ def test_server_vad_never_asks_the_model():
 
 def test_without_the_model_semantic_vad_uses_its_window_and_says_so_once(caplog,
                                                                          monkeypatch):
-    monkeypatch.setattr(coremod, "_warned_no_turn_model", False)
+    monkeypatch.setattr(input_audio, "_warned_no_turn_model", False)
     with caplog.at_level(logging.WARNING, logger="rtnb.engine"):
         c = semantic_core(turn_model=False)
         semantic_core(turn_model=False)
@@ -319,7 +318,7 @@ def test_every_install_route_pins_the_same_pipecat_ai():
 
     import tomllib
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     (extra,) = tomllib.loads((root / "pyproject.toml").read_text())["project"][
         "optional-dependencies"]["turn"]
     assert extra.startswith("pipecat-ai==")

@@ -19,7 +19,7 @@ from rtnb.engine.speech.asr import (
 from rtnb.wer import word_error_rate
 from tests import speechgen
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 #: Piper speech with 300 ms before and 100 ms after, 16 kHz PCM16, that short windows loop on
 #: (found by benchmarks/asr_windows.py). Without timestamps, every window from +0.25 s to
 #: +2 s hears "Hello? Can you hear me? Hello? Can you hear me?".

@@ -8,9 +8,9 @@ import json
 import threading
 
 from rtnb.engine.brain import make_brain
+from rtnb.engine.parts import Engine
 from rtnb.engine.realtime import RealtimeConnection
-from rtnb.engine.server import Engine
-from tests.test_core import EnergyVad, silence, tone
+from tests.engine.test_core import EnergyVad, silence, tone
 
 
 class CountingAsr:

@@ -15,7 +15,7 @@ import pytest
 
 from rtnb.engine.speech.tts import ARENA_MODES, PiperTts
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LONG = ("Thanks for waiting, I have looked at your account and I can see that the premium "
         "plan renews on the first of every month and that you can cancel it at any time.")
 

@@ -214,7 +214,7 @@ def test_engine_answers_preflights_and_marks_replies():
 
     from rtnb.engine.background import start_engine
     from rtnb.engine.brain import make_brain
-    from rtnb.engine.server import Engine
+    from rtnb.engine.parts import Engine
 
     with start_engine(engine=Engine(brain=make_brain(None))) as running:
         url = running.http_url + "/realtime/calls"

@@ -1,0 +1,1 @@
+"""Tests of the engine's text step (rtnb/engine/brain/)."""

@@ -1,0 +1,1 @@
+"""Tests of the local engine (rtnb/engine/), one file or more per module."""
