@@ -12,8 +12,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = shutil.which("chromium") or "/usr/lib/chromium/chromium"
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +66,11 @@ def write_notebook(path: Path, source: str | list[str] = NOTEBOOK) -> None:
         "nbformat": 4, "nbformat_minor": 5}))
 
 
+#: A cell under the panel: HTML output with dollars, which JupyterLab typesets as math.
+MATH_CONTROL = ("from IPython.display import HTML\n"
+                "HTML('<span class=\"rtnb-math-control\">It costs $379, down from $449.</span>')")
+
+
 def write_fake_mic(path: Path, text: str = "What's the weather in Paris?",
                    tail_ms: float = 15000) -> None:
     """A 48 kHz WAV: lead silence, the question, then a long pause (Chromium loops it)."""
@@ -78,8 +84,13 @@ def write_fake_mic(path: Path, text: str = "What's the weather in Paris?",
 @contextlib.contextmanager
 def jupyterlab(root: Path, *, nodelay: bool = True) -> Iterator[tuple[str, str]]:
     """Run ``jupyter lab`` on a free port with ``root`` as its folder; yields (url, token)."""
-    write_notebook(root / "panel.ipynb")
+    write_notebook(root / "panel.ipynb", [NOTEBOOK, MATH_CONTROL])
     write_notebook(root / "probe.ipynb", PROBE)
+    # No "get notified about Jupyter news?" pop-up over the page (user settings live in
+    # $JUPYTER_CONFIG_DIR/lab/user-settings).
+    news = root / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True, exist_ok=True)
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     port, token = _free_port(), "rtnb-test-token"
     args = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
@@ -145,8 +156,13 @@ def transport_delays(url: str, token: str, wav: Path) -> dict:
 
 
 def spoken_turn(url: str, token: str, wav: Path, *, screenshot: Path | None = None,
-                failure_shot: Path | None = None) -> dict:
-    """Open the notebook, connect, talk through the fake mic; returns what the panel shows."""
+                failure_shot: Path | None = None,
+                then: Callable[[Any], dict] | None = None) -> dict:
+    """Open the notebook, connect, talk through the fake mic; returns what the panel shows.
+
+    ``then(page)`` runs after the turn, with the mic still on; what it returns is
+    added to the result.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -159,9 +175,8 @@ def spoken_turn(url: str, token: str, wav: Path, *, screenshot: Path | None = No
                           "'notebook:run-all-cells'); }")
             page.locator(".rtnb-connect").click(timeout=90_000)
             page.wait_for_function(
-                "document.querySelector('.rtnb-status') && "
-                "document.querySelector('.rtnb-status').innerText.includes('connected')",
-                timeout=60_000)
+                "(() => { const s = document.querySelector('.rtnb-status [data-phase]');"
+                " return s && s.dataset.phase !== 'disconnected'; })()", timeout=60_000)
             page.locator(".rtnb-mic").click()
             page.wait_for_function(
                 "(() => { const t = document.querySelector('.rtnb-panel').innerText;"
@@ -171,8 +186,10 @@ def spoken_turn(url: str, token: str, wav: Path, *, screenshot: Path | None = No
                 timeout=30_000)
             time.sleep(1.0)  # let the status line pick up the final delays
             text = page.locator(".rtnb-panel").inner_text()
+            frames = page.locator(".rtnb-status [data-frames]").get_attribute("data-frames")
             if screenshot is not None:
                 page.locator(".rtnb-panel").screenshot(path=str(screenshot))
+            extra = then(page) if then is not None else {}
         except Exception:
             if failure_shot is not None:
                 page.screenshot(path=str(failure_shot))
@@ -181,8 +198,7 @@ def spoken_turn(url: str, token: str, wav: Path, *, screenshot: Path | None = No
             browser.close()
     delays = {k: float(v) for k, v in re.findall(
         r"(browser→kernel|kernel→browser) (\d+) ms", text)}
-    frames = re.search(r"mic frames (\d+)", text)
-    return {"text": text, "delays": delays, "frames": int(frames.group(1)) if frames else 0}
+    return {"text": text, "delays": delays, "frames": int(frames or 0), **extra}
 
 
 # -- executed notebooks, opened as they are ----------------------------------------------------

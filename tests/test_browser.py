@@ -1,8 +1,13 @@
 """End to end in a real JupyterLab, driven by headless Debian Chromium with a fake mic.
 
 The fake mic plays a synthetic spoken question from a WAV file. The test clicks
-Connect and Start mic in the rendered panel, then waits for the transcript to
-show both sides and for the speaker widget to report audio played.
+Connect and Start mic in the rendered panel and waits for the transcript to show
+both sides and the speaker widget to report audio played. Then, with the mic
+still streaming, it types a message with dollar amounts (they must stay text, not
+become math), screenshots the transcript, opens a row of the event log and checks
+that the row stays open and the scroll position holds while frames keep arriving,
+screenshots the log, and holds the push-to-talk button with the mouse and the
+keyboard. Screenshots go to ``artifacts/`` (CI keeps that folder).
 """
 
 from __future__ import annotations
@@ -17,6 +22,99 @@ from tests import labharness
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 ARTIFACTS = labharness.ROOT / "artifacts"
+DOLLARS = "The jacket is $379, down from $449."
+
+#: The event log's scroll box, and a row of it by the start of its summary.
+LOG_BOX = ".rtnb-log .rtnb-box"
+ROW_STATE = """([box, key]) => {
+  const b = document.querySelector(box), row = b.querySelector(`[data-key="${key}"]`);
+  const appends = [...b.querySelectorAll('[data-key^="input_audio_buffer.append"]')];
+  const count = appends.length ? appends[appends.length - 1].querySelector('.rtnb-count') : null;
+  return {open: row.open, marked: row.rtnbMark === true, top: b.scrollTop,
+          rowTop: row.offsetTop, appended: count ? Number(count.textContent.slice(1)) : 0,
+          body: row.querySelector('.rtnb-body').innerText};
+}"""
+
+
+def phase(page) -> str:
+    return page.locator(".rtnb-status [data-phase]").get_attribute("data-phase")
+
+
+def wait_phase(page, *phases: str, timeout: float = 60_000) -> None:
+    page.wait_for_function(
+        "(phases) => phases.includes(document.querySelector("
+        "'.rtnb-status [data-phase]').dataset.phase)", arg=list(phases), timeout=timeout)
+
+
+def tour(page) -> dict:
+    """After the spoken turn: dollars, transcript shot, an opened log row, push-to-talk."""
+    panel = page.locator(".rtnb-panel")
+    wait_phase(page, "listening")  # the spoken reply has played
+    seen: dict = {"phases": [phase(page)]}
+    # Typed dollars stay text: math typesetting is active on the page (the control
+    # cell's dollars become math) but skips everything in the panel.
+    page.locator(".rtnb-text input").fill(DOLLARS)
+    page.locator(".rtnb-text input").press("Enter")
+    wait_phase(page, "thinking", "agent_speaking")
+    seen["phases"].append(phase(page))
+    page.locator(".rtnb-math-control mjx-container").first.wait_for(timeout=60_000)
+    wait_phase(page, "listening")  # answered and played
+    seen["math_in_panel"] = panel.locator("mjx-container").count()
+    seen["transcript"] = page.locator(".rtnb-transcript .rtnb-box").inner_text()
+    seen["status"] = page.locator(".rtnb-status").inner_text()
+    panel.screenshot(path=str(ARTIFACTS / "panel-transcript.png"))
+
+    # The event log: scroll into the middle, open the reply's audio row, let frames arrive.
+    page.locator(".lm-TabBar-tab", has_text="Event log").click()
+    box = page.locator(LOG_BOX)
+    page.wait_for_function("(s) => { const b = document.querySelector(s);"
+                           " return b.scrollHeight > 2 * b.clientHeight; }", arg=LOG_BOX)
+    row = box.locator("details[data-key^='response.output_audio.delta']").first
+    key = row.get_attribute("data-key")
+    row.evaluate("(r) => { r.parentElement.scrollTop = r.offsetTop - 60; }")
+    page.wait_for_timeout(300)  # the box's scroll event: it stops following the bottom
+    row.locator("summary").click()
+    row.evaluate("(r) => { r.rtnbMark = true; }")  # a rebuilt row would lose this
+    before = page.evaluate(ROW_STATE, [LOG_BOX, key])
+    page.wait_for_function(
+        f"([box, key, n]) => ({ROW_STATE})([box, key]).appended >= n",
+        arg=[LOG_BOX, key, before["appended"] + 50], timeout=20_000)  # 1 s of frames
+    seen["log_before"], seen["log_after"] = before, page.evaluate(ROW_STATE, [LOG_BOX, key])
+    seen["log_rows"] = box.evaluate(r"""(b) => {
+      const n = (sel) => b.querySelectorAll(sel).length;
+      return {appends: n('[data-key^="input_audio_buffer.append"]'),
+              audio: n('[data-key^="response.output_audio.delta"]'),
+              responses: [...b.querySelectorAll('summary')].filter(
+                (s) => / response\.created$/.test(s.innerText.trim())).length,
+              commits: [...b.querySelectorAll('summary')].filter(
+                (s) => /input_audio_buffer\.committed/.test(s.innerText)).length};
+    }""")
+    panel.screenshot(path=str(ARTIFACTS / "panel-log.png"))
+
+    # Push-to-talk: the button works while held, by mouse and by keyboard.
+    page.locator(".rtnb-panel .widget-checkbox", has_text="Push-to-talk").locator(
+        "input").check()
+    hold = page.locator(".rtnb-hold")
+    page.wait_for_function("() => !document.querySelector('.rtnb-hold').disabled")
+    hold.hover()
+    page.mouse.down()
+    wait_phase(page, "user_speaking")
+    page.wait_for_timeout(400)
+    page.mouse.up()
+    wait_phase(page, "thinking", "agent_speaking", "listening")
+    seen["held_by_mouse"] = True
+    hold.focus()
+    page.keyboard.down("Space")
+    wait_phase(page, "user_speaking")
+    page.wait_for_timeout(400)
+    page.keyboard.up("Space")
+    wait_phase(page, "thinking", "agent_speaking", "listening")
+    seen["held_by_keyboard"] = True
+    page.wait_for_function(  # each release committed the input: two ▲ commits in the log
+        "(s) => [...document.querySelectorAll(s + ' summary')].filter("
+        "(x) => / input_audio_buffer\\.commit$/.test(x.innerText.trim())).length === 2",
+        arg=LOG_BOX, timeout=10_000)
+    return seen
 
 
 @pytest.mark.timeout(300)
@@ -27,13 +125,32 @@ def test_spoken_turn_in_jupyterlab(tmp_path):
     pytest.importorskip("jupyterlab")
     ARTIFACTS.mkdir(exist_ok=True)
     wav = tmp_path / "question.wav"
-    labharness.write_fake_mic(wav)
+    labharness.write_fake_mic(wav, tail_ms=45_000)  # asked once during the test
     with labharness.jupyterlab(tmp_path) as (url, token):
         seen = labharness.spoken_turn(url, token, wav, screenshot=ARTIFACTS / "panel.png",
-                                      failure_shot=ARTIFACTS / "browser-failure.png")
+                                      failure_shot=ARTIFACTS / "browser-failure.png",
+                                      then=tour)
     text = seen["text"]
     assert seen["frames"] > 50  # over a second of mic audio reached the kernel
     assert re.search(r"you: what'?s the weather in paris", text, re.IGNORECASE)
     assert re.search(r"Assistant: The weather in Paris is 18 degrees and sunny", text)
     assert set(seen["delays"]) == {"browser→kernel", "kernel→browser"}
     (ARTIFACTS / "browser_delays.json").write_text(json.dumps(seen["delays"]))
+    # The state line followed the conversation; the last reply is coloured against 1 s.
+    assert seen["phases"] in (["listening", "thinking"], ["listening", "agent_speaking"])
+    assert re.search(r"last turn: reply \d+", seen["status"])
+    # Dollars are text in the panel, though the page typesets math elsewhere.
+    assert f"you: {DOLLARS}" in seen["transcript"]
+    assert seen["math_in_panel"] == 0
+    # The opened row stayed open, in place, while a second of frames arrived.
+    before, after = seen["log_before"], seen["log_after"]
+    assert before["open"] and after["open"] and after["marked"]
+    assert abs(after["top"] - before["top"]) <= 1 and after["rowTop"] == before["rowTop"]
+    assert after["appended"] >= before["appended"] + 50
+    # Audio is one counted row per response or user turn, described for people.
+    assert re.search(r"of audio, [\d,]+ bytes", after["body"]) and "$audio" not in after["body"]
+    rows = seen["log_rows"]
+    assert 1 <= rows["audio"] <= rows["responses"]
+    assert rows["appends"] <= rows["commits"] + 1
+    # Push-to-talk was held by mouse, then by keyboard (each release committed a turn).
+    assert seen["held_by_mouse"] and seen["held_by_keyboard"]

@@ -60,9 +60,8 @@ registerProcessor("rtnb-capture", RtnbCapture);
 function render({ model, el }) {
   const root = document.createElement("div");
   root.className = "rtnb-live-audio";
-  root.style.cssText = "display:flex;gap:8px;align-items:center;font:12px sans-serif";
   const micButton = document.createElement("button");
-  micButton.className = "rtnb-mic";
+  micButton.className = "jupyter-widgets jupyter-button widget-button rtnb-mic";
   const meter = document.createElement("meter");
   meter.min = 0;
   meter.max = 0.3;
@@ -81,17 +80,22 @@ function render({ model, el }) {
   let endTime = 0;
   let reporter = null;
 
+  let problem = "";
+
+  // The mic button and its level meter; counts stay in data attributes (the panel's status
+  // line shows what reached the kernel).
   const show = () => {
     micButton.textContent = capture ? "■ Stop mic" : "● Start mic";
-    status.textContent = `mic ${capture ? "on" : "off"} · sent ${framesSent} frames · ` +
-      `played ${Math.round(playedTotal)} ms` + (model.get("playback") ? "" : " · speaker muted");
+    micButton.classList.toggle("rtnb-on", Boolean(capture));
+    meter.title = capture ? "microphone level" : "microphone off";
+    status.textContent = problem ? "⚠ " + problem : model.get("playback") ? "" : "speaker muted";
     root.dataset.framesSent = String(framesSent);
     root.dataset.playedMs = String(Math.round(playedTotal));
   };
 
   const fail = (message) => {
     model.send({ type: "error", message });
-    status.textContent = "⚠ " + message;
+    problem = message;
   };
 
   async function startMic() {
@@ -109,10 +113,11 @@ function render({ model, el }) {
         framesSent += 1;
         if (Number.isFinite(data.level)) meter.value = data.level;
         model.send({ type: "audio", level: data.level, t: Date.now() }, undefined, [data.pcm]);
-        if (framesSent % 10 === 0) show();
+        if (framesSent % 10 === 0) root.dataset.framesSent = String(framesSent);
       };
       source.connect(node);
       capture = { ctx, stream, node };
+      problem = "";
       model.set("capturing", true);
       model.save_changes();
     } catch (err) {
@@ -127,6 +132,7 @@ function render({ model, el }) {
       capture.ctx.close();
       capture = null;
     }
+    meter.value = 0;
     model.set("capturing", false);
     model.save_changes();
     show();

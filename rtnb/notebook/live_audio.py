@@ -28,6 +28,7 @@ class LiveAudio(anywidget.AnyWidget):
     """Mic capture and speaker playback. Also a player for :class:`rtnb.Session`."""
 
     _esm = Path(__file__).with_name("live_audio.js")
+    _css = Path(__file__).with_name("live_audio.css")
     capturing = traitlets.Bool(False).tag(sync=True)
     playback = traitlets.Bool(True).tag(sync=True)
 

@@ -1,0 +1,133 @@
+"""What the conversation is doing now, derived from the session's event log alone.
+
+A pure state machine: :func:`step` takes the current :class:`Activity` and one
+logged event, and returns the next activity and its effects (a failure to show,
+turn figures to refresh). :func:`shown` combines the phase with what only the
+notebook knows: audio still queued at the speaker means the agent is speaking,
+and a held talk button means the user is.
+
+It reads only ``direction``, ``type``, ``event`` and ``t`` of each entry, so it
+works the same on a live session (``session.on_event``) and on a replay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+Phase = Literal["disconnected", "listening", "user_speaking", "thinking", "agent_speaking",
+                "error"]
+PHASES: tuple[Phase, ...] = ("disconnected", "listening", "user_speaking", "thinking",
+                             "agent_speaking", "error")
+
+
+@dataclass(frozen=True)
+class Activity:
+    phase: Phase = "disconnected"
+    #: Session time of the last phase change.
+    since: float = 0.0
+    #: The server's message, while ``phase`` is ``"error"``.
+    error: str | None = None
+    #: Session time of the first connect: the panel's clock starts here.
+    origin: float | None = None
+    #: The response whose audio was last seen (its first chunk sets the turn's latency).
+    audio_response: str | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Something failed on the server: show ``message`` in red."""
+
+    t: float
+    message: str
+
+
+@dataclass(frozen=True)
+class FiguresChanged:
+    """The turns or their figures may have changed (a new turn, first audio, done, flush)."""
+
+
+Effect = Failure | FiguresChanged
+
+
+def step(state: Activity, entry: Any) -> tuple[Activity, tuple[Effect, ...]]:
+    """The activity after ``entry`` (a logged event), and what the view should do."""
+    direction, kind, ev, t = entry.direction, entry.type, entry.event, entry.t
+    phase = state.phase
+
+    def to(new: Phase, *effects: Effect, **changes: Any) -> tuple[Activity, tuple[Effect, ...]]:
+        since = state.since if new == phase and new != "error" else t
+        error = changes.pop("error", None) if new == "error" else None
+        return replace(state, phase=new, since=since, error=error, **changes), effects
+
+    if direction == "local":
+        if kind in ("local.connected", "local.reconnected"):
+            return to("listening", origin=t if state.origin is None else state.origin)
+        if kind == "local.disconnected":
+            return to("disconnected")
+        if kind in ("local.playback.flushed", "local.handoff"):
+            return state, (FiguresChanged(),)
+        return state, ()
+    if direction == "client":
+        if kind in ("response.create", "input_audio_buffer.commit") and phase != "user_speaking":
+            return to("thinking")
+        if kind == "conversation.item.create":  # perhaps a new turn
+            return state, (FiguresChanged(),)
+        return state, ()
+    if kind == "input_audio_buffer.committed":  # a new voice turn
+        return state, (FiguresChanged(),)
+    if kind == "input_audio_buffer.speech_started":
+        return to("user_speaking")
+    if kind == "input_audio_buffer.speech_stopped":
+        return to("thinking")
+    if kind == "response.created" and phase not in ("user_speaking", "agent_speaking"):
+        return to("thinking")
+    if kind == "response.output_audio.delta":
+        rid = ev.get("response_id")
+        first = (FiguresChanged(),) if rid != state.audio_response else ()
+        if phase == "user_speaking":  # the reply being interrupted: the user has the floor
+            return replace(state, audio_response=rid), first
+        return to("agent_speaking", *first, audio_response=rid)
+    if kind == "response.done":
+        return _done(state, ev.get("response") or {}, t, to)
+    if kind == "error":
+        message = _message(ev.get("error"), "the server reported an error")
+        return to("error", Failure(t, message), error=message)
+    if kind == "conversation.item.input_audio_transcription.failed":
+        message = "transcription failed: " + _message(ev.get("error"), "no reason given")
+        return state, (Failure(t, message),)
+    return state, ()
+
+
+def _done(state: Activity, response: dict[str, Any], t: float, to: Any
+          ) -> tuple[Activity, tuple[Effect, ...]]:
+    if response.get("status") == "failed":
+        details = response.get("status_details") or {}
+        message = "response failed: " + _message(details.get("error"), "no reason given")
+        return to("error", Failure(t, message), FiguresChanged(), error=message)
+    if state.phase == "user_speaking":
+        return state, (FiguresChanged(),)
+    calls = any(item.get("type") == "function_call" for item in response.get("output") or [])
+    # A tool call's answer follows in another response: still thinking.
+    return to("thinking" if calls else "listening", FiguresChanged())
+
+
+def _message(error: Any, default: str) -> str:
+    if not isinstance(error, dict):
+        return default
+    text = str(error.get("message") or "").strip() or default
+    code = error.get("code")
+    return f"{text} ({code})" if code and str(code) not in text else text
+
+
+def shown(state: Activity, *, playing: bool, talking: bool) -> Phase:
+    """The phase to show: the speaker and the talk button refine the log's view."""
+    if state.phase == "disconnected":
+        return "disconnected"
+    if talking or state.phase == "user_speaking":
+        return "user_speaking"
+    if state.phase == "error":
+        return "error"
+    if playing or state.phase == "agent_speaking":
+        return "agent_speaking"
+    return state.phase
