@@ -186,10 +186,9 @@ def test_audio_collapses_into_one_counted_row_per_turn_and_response():
                          "response.output_audio.delta:r1", "input_audio_buffer.append:1",
                          "response.output_audio.delta:r2"]
     first = got["input_audio_buffer.append:0"]
-    assert "×150" in first.summary and "3.00 s of audio" in first.summary
-    assert "144,000 bytes" in first.body and "$audio" not in first.body
-    assert "from 0.000 s to 2.980 s" in first.body  # counted from the connect
-    assert "‹20 ms of audio, 960 bytes›" in first.body
+    assert "×150" in first.summary and "3.00 s of audio (144,000 bytes" in first.summary
+    assert "0.000s" in first.summary and "until 2.980s" in first.summary  # from the connect
+    assert "‹20 ms of audio, 960 bytes›" in first.body and "$audio" not in first.body
     assert "×20" in got["response.output_audio.delta:r1"].summary
     assert "4.00 s of audio" in got["response.output_audio.delta:r1"].summary
     # More frames update the same row; nothing else changed.
@@ -198,6 +197,8 @@ def test_audio_collapses_into_one_counted_row_per_turn_and_response():
     again = rows.take()
     assert [r.key for r in again] == ["input_audio_buffer.append:1"] and "×11" in again[0].summary
     assert rows.take() == []
+    # Growing audio rows keep their body: the browser gets only the new summary.
+    assert again[0].body == got["input_audio_buffer.append:1"].body
 
 
 def test_text_deltas_collapse_per_item_and_show_the_text():
@@ -206,7 +207,7 @@ def test_text_deltas_collapse_per_item_and_show_the_text():
         rows.add(ev("server", "response.output_audio_transcript.delta", 1 + i * 0.1,
                     item_id="item_a", delta=word))
     (row,) = rows.take()
-    assert "×4" in row.summary and "The weather is sunny." in row.body
+    assert "×4" in row.summary and "Text so far: The weather is sunny." in row.body
 
 
 @pytest.mark.parametrize(
@@ -334,8 +335,12 @@ def test_row_list_sends_only_changes(row_list):
     assert [[(o["key"], o["summary"]) for o in m["ops"]] for m in sent] == [
         [("a", "A"), ("b", "B")], [("b", "B3")]]
     assert "after" not in sent[0]["ops"][0]  # put(): new rows go last
+    assert "body" not in sent[1]["ops"][0]  # the body did not change: not sent again
+    rows.put([Row("b", "B3", "new body")])
+    rows.flush()
+    assert sent[2]["ops"][0]["body"] == "new body"
     assert rows.value == "<div class='rtnb-row '>A</div><details class='rtnb-row '>" \
-        "<summary>B3</summary><div class='rtnb-body'>body</div></details>"
+        "<summary>B3</summary><div class='rtnb-body'>new body</div></details>"
 
 
 def test_row_list_sync_inserts_in_place_and_drops(row_list):

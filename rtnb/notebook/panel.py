@@ -30,6 +30,8 @@ REFRESH_S = 0.15
 TICK_S = 0.25
 CODECS = [("PCM 24 kHz", "audio/pcm"), ("G.711 µ-law (phone line)", "audio/pcmu"),
           ("G.711 A-law (phone line)", "audio/pcma")]
+#: Streams that never change what the transcript shows (the mic, the reply's audio).
+_AUDIO_STREAMS = frozenset({"input_audio_buffer.append", "response.output_audio.delta"})
 TALK_TIP = "Push-to-talk: hold (mouse, or Space/Enter) while you speak; release to send"
 
 
@@ -47,6 +49,7 @@ class SessionPanel(W.VBox):
         self._problem: str | None = None  # an action of this panel failed (e.g. connect)
         self._figures: tuple[int, Any] = (0, None)  # turns so far, the last turn
         self._figures_stale = True
+        self._transcript_stale = True
         self._talking = False
         self._connecting = False
         self._timer: asyncio.TimerHandle | None = None
@@ -128,6 +131,7 @@ class SessionPanel(W.VBox):
             exc = task.exception()
             self._problem = str(exc) or type(exc).__name__
             self._failures.append(Failure(self.session.now(), self._problem))
+            self._transcript_stale = True
         self._wake(0)
 
     async def _connect(self) -> None:
@@ -172,6 +176,8 @@ class SessionPanel(W.VBox):
         self._wake(REFRESH_S)
 
     def _follow(self, entry: Any) -> None:
+        if entry.type not in _AUDIO_STREAMS:
+            self._transcript_stale = True
         self.activity, effects = step(self.activity, entry)
         self._log_rows.origin = self.activity.origin
         self._log_rows.add(entry)
@@ -180,6 +186,7 @@ class SessionPanel(W.VBox):
                 self._figures_stale = True
             elif isinstance(effect, Failure):
                 self._failures.append(effect)
+                self._transcript_stale = True
 
     def _wake(self, delay: float) -> None:
         """Render within ``delay`` seconds (an earlier pending render stands)."""
@@ -195,8 +202,10 @@ class SessionPanel(W.VBox):
             self._timer.cancel()
         self._timer = None
         s = self.session
-        self.transcript_view.sync(self._transcript_rows())
-        self.transcript_view.flush()
+        if self._transcript_stale:
+            self._transcript_stale = False
+            self.transcript_view.sync(self._transcript_rows())
+            self.transcript_view.flush()
         self.log_view.put(self._log_rows.take())
         if self.views.selected_index == 1:  # a hidden log catches up when its tab opens
             self.log_view.flush()

@@ -3,8 +3,9 @@
 //
 // Messages from Python:  {type: "rows", ops: [op, ...]}
 //                        {type: "reset", view, ops: [op, ...]}   (answer to "ready")
-//   op: {op: "put", key, after, summary, body, cls}   body null: a plain row;
-//       after: the key of the row before it, null for the first row, absent for the last
+//   op: {op: "put", key, after, summary, body, cls}   body null: a plain row, absent:
+//       unchanged; after: the key of the row before it, null for the first row, absent for
+//       the last
 //       {op: "drop", key}
 // Messages to Python:    {type: "ready", view}   (each new view asks for every row)
 //
@@ -48,18 +49,18 @@ function render({ model, el }) {
 
   function fill(node, op) {
     node.className = `rtnb-row ${op.cls || ""}`;
-    if (op.body == null) {
+    if (node.tagName !== "DETAILS") {
       if (node.innerHTML !== op.summary) node.innerHTML = op.summary;
       return;
     }
     const [summary, body] = node.children;
     if (summary.innerHTML !== op.summary) summary.innerHTML = op.summary;
-    if (body.innerHTML !== op.body) body.innerHTML = op.body;
+    if ("body" in op && body.innerHTML !== op.body) body.innerHTML = op.body;
   }
 
   function put(op) {
     let node = rows.get(op.key);
-    if (node && (node.tagName === "DETAILS") !== (op.body != null)) {
+    if (node && "body" in op && (node.tagName === "DETAILS") !== (op.body != null)) {
       const fresh = make(op);
       node.replaceWith(fresh);
       node = fresh;

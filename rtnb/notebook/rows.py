@@ -154,20 +154,20 @@ class LogRows:
         return None
 
     def _group_row(self, key: str, g: _Group) -> Row:
+        """The counted row of a stream. For audio, only the summary changes as it grows."""
         e = g.first
-        span = f"{g.count} events from {_secs(e.t, self.origin)} to {_secs(g.last_t, self.origin)}"
+        until = f"until {_secs(g.last_t, self.origin)}"
         if g.audio_bytes:
-            ms = g.audio_bytes / 48
-            what = f"{_duration(ms)} of audio"
-            detail = (f"{span}: {_duration(ms)} of audio, {g.audio_bytes:,} bytes "
-                      f"(24 kHz 16-bit mono)")
+            what = (f"{_duration(g.audio_bytes / 48)} of audio ({g.audio_bytes:,} bytes, "
+                    f"24 kHz 16-bit) {until}")
+            body = f"<div>The first of these events:</div>{_json(e.event)}"
         else:
-            what = html.escape(_clip(json.dumps(g.text, ensure_ascii=False), 70))
-            detail = f"{span}. Text so far: {html.escape(g.text)}"
+            what = f"{html.escape(_clip(json.dumps(g.text, ensure_ascii=False), 70))} {until}"
+            body = (f"<div>Text so far: {html.escape(g.text)}</div>"
+                    f"<div>The first of these events:</div>{_json(e.event)}")
         summary = (f"{stamp(e.t, self.origin, 3)} {_ARROWS.get(e.direction, '•')} "
                    f"{html.escape(e.type)} <span class='rtnb-count'>×{g.count}</span> "
                    f"<span class='rtnb-hint'>{what}</span>")
-        body = f"<div>{detail}</div><div>first event:</div>{_json(e.event)}"
         return Row(key, summary, body, cls="stream", t=e.t)
 
 
@@ -248,7 +248,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _secs(t: float, origin: float | None) -> str:
-    return f"{t - (origin or 0.0):.3f} s"
+    return f"{t - (origin or 0.0):.3f}s"
 
 
 def _duration(ms: float) -> str:

@@ -54,9 +54,10 @@ class RowList(anywidget.AnyWidget):
         """Append new rows, update known ones in place (queued until :meth:`flush`)."""
         with self._lock:
             for row in rows:
-                if self._rows.get(row.key) != row:
+                old = self._rows.get(row.key)
+                if old != row:
                     self._rows[row.key] = row
-                    self._queue({"op": "put", **row.to_json()})
+                    self._queue(_put(row, old))
             self._trim()
 
     def sync(self, rows: list[Row]) -> None:
@@ -73,7 +74,7 @@ class RowList(anywidget.AnyWidget):
                     self._queue({"op": "put", "after": after, **row.to_json()})
                     order.insert(order.index(after) + 1 if after is not None else 0, row.key)
                 elif self._rows[row.key] != row:
-                    self._queue({"op": "put", **row.to_json()})
+                    self._queue(_put(row, self._rows[row.key]))
                 self._rows[row.key] = row
                 after = row.key
             self._rows = {key: self._rows[key] for key in order}
@@ -105,6 +106,14 @@ class RowList(anywidget.AnyWidget):
             with self._lock:
                 ops = [{"op": "put", **row.to_json()} for row in self._rows.values()]
                 self.send({"type": "reset", "view": content.get("view"), "ops": ops})
+
+
+def _put(row: Row, old: Row | None) -> dict[str, Any]:
+    """The op that turns ``old`` into ``row``; an unchanged body is not sent again."""
+    op = {"op": "put", **row.to_json()}
+    if old is not None and old.body == row.body:
+        del op["body"]
+    return op
 
 
 class HoldButton(anywidget.AnyWidget):
