@@ -67,9 +67,8 @@ def test_correction_is_recognised_by_id_or_wording():
 
 # -- one vocabulary: no module spells an event name out ---------------------------------------
 
-#: Modules still spelling event names out, to shrink as they are rewritten (the notebook
-#: panel is being rewritten).
-NOT_YET = ("notebook/",)
+#: Modules allowed to spell event names out (none: every module imports rtnb.events).
+NOT_YET: tuple[str, ...] = ()
 
 
 def _vocabulary() -> set[str]:

@@ -197,7 +197,7 @@ async def test_panel_counts_from_connect_and_shows_a_failed_response(scripted):
                                   "type": "server_error", "code": "server_error",
                                   "message": "the brain at http://127.0.0.1:9/v1 is "
                                              "unreachable"}}}})
-    assert pill(panel) == "error"
+    assert pill(panel) == "failed"
     assert "127.0.0.1:9/v1 is unreachable" in panel.status.value
     crumb, user, failure = panel.transcript_view.rows
     assert (crumb.cls, user.cls, failure.cls) == ("crumb", "user", "err")
@@ -354,5 +354,5 @@ async def test_panel_shows_the_engines_failed_response_in_red(engine):
             panel._render()
     failures = [r for r in panel.transcript_view.rows if r.cls == "err"]
     assert len(failures) == 1 and "127.0.0.1:9/v1 is unreachable" in failures[0].summary
-    assert "rtnb-state-error" in panel.status.value
+    assert "rtnb-state-failed" in panel.status.value
     assert "unreachable" in panel.status.value

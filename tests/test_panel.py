@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rtnb.analysis import Turn
 from rtnb.notebook.activity import PHASES, Activity, Failure, FiguresChanged, shown, step
 from rtnb.notebook.rows import LogRows, Row, event_row, readable, transcript_rows
 from rtnb.notebook.status import NO_MATH, StatusView, status_html
 from rtnb.session.eventlog import EventLog, LoggedEvent
-from rtnb.session.metrics import Turn
 from rtnb.session.transcript import Transcript
 
 
@@ -51,9 +51,9 @@ FAILED = {"id": "r1", "status": "failed", "status_details": {
             "status": "completed", "output": [{"type": "function_call"}]}), "thinking"),
         ("user_speaking", ev("server", "response.done", response={"status": "cancelled"}),
          "user_speaking"),
-        ("thinking", ev("server", "response.done", response=FAILED), "error"),
-        ("agent_speaking", ev("server", "error", error={"message": "bad"}), "error"),
-        ("error", ev("server", "input_audio_buffer.speech_started"), "user_speaking"),
+        ("thinking", ev("server", "response.done", response=FAILED), "failed"),
+        ("agent_speaking", ev("server", "error", error={"message": "bad"}), "failed"),
+        ("failed", ev("server", "input_audio_buffer.speech_started"), "user_speaking"),
         ("listening", ev("local", "local.disconnected"), "disconnected"),
         ("listening", ev("server", "session.updated"), "listening"),
         ("listening", ev("client", "input_audio_buffer.append"), "listening"),
@@ -69,7 +69,7 @@ def test_activity_transition_table(phase, entry, next_phase):
 def test_a_failed_response_carries_the_servers_message():
     state, effects = step(Activity("thinking"), ev("server", "response.done", 3.0,
                                                    response=FAILED))
-    assert state.phase == "error" and "127.0.0.1:9/v1 is unreachable" in state.error
+    assert state.phase == "failed" and "127.0.0.1:9/v1 is unreachable" in state.error
     assert Failure(3.0, state.error) in effects and FiguresChanged() in effects
     _, effects = step(Activity("listening"), ev(
         "server", "conversation.item.input_audio_transcription.failed",
@@ -102,7 +102,7 @@ def test_first_audio_of_each_response_refreshes_the_figures():
         ("thinking", True, False, "agent_speaking"),
         ("listening", False, True, "user_speaking"),  # the talk button is held
         ("agent_speaking", True, True, "user_speaking"),
-        ("error", True, False, "error"),
+        ("failed", True, False, "failed"),
         ("disconnected", True, True, "disconnected"),
     ],
 )
@@ -136,14 +136,14 @@ def test_activity_properties(events):
         state, effects = step(state, entry)
         assert state.phase in PHASES
         assert state.since >= before.since
-        assert (state.error is not None) == (state.phase == "error")
+        assert (state.error is not None) == (state.phase == "failed")
         if before.origin is not None:
             assert state.origin == before.origin  # the panel's clock never jumps
         if entry.type == "local.disconnected":
             assert state.phase == "disconnected"
         if entry.type == "error" or (entry.type == "response.done" and entry.event[
                 "response"]["status"] == "failed"):
-            assert state.phase == "error"
+            assert state.phase == "failed"
             assert [f.message for f in effects if isinstance(f, Failure)] == [state.error]
         for playing in (True, False):
             assert shown(state, playing=playing, talking=True) in (
@@ -301,8 +301,8 @@ def test_status_line_states():
     assert "you're speaking" in html("user_speaking")
     assert "mic is off" in html("user_speaking", mic_off=True)
     assert "○ connection lost" in html("disconnected", closed_reason="connection lost")
-    error = html("error", error="response failed: <b>unreachable</b>")
-    assert "rtnb-state-error" in error and "&lt;b&gt;unreachable" in error
+    error = html("failed", error="response failed: <b>unreachable</b>")
+    assert "rtnb-state-failed" in error and "&lt;b&gt;unreachable" in error
     line = html("listening", mic_frames=493, delays={"browser_to_kernel_ms": 11.0,
                                                      "kernel_to_browser_ms": None})
     assert "data-frames='493'" in line and "mic 9.9 s" in line

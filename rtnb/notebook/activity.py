@@ -15,10 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from .. import events as ev
+
 Phase = Literal["disconnected", "listening", "user_speaking", "thinking", "agent_speaking",
-                "error"]
+                "failed"]
 PHASES: tuple[Phase, ...] = ("disconnected", "listening", "user_speaking", "thinking",
-                             "agent_speaking", "error")
+                             "agent_speaking", "failed")
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Activity:
     phase: Phase = "disconnected"
     #: Session time of the last phase change.
     since: float = 0.0
-    #: The server's message, while ``phase`` is ``"error"``.
+    #: The server's message, while ``phase`` is ``"failed"`` (a failed response, an error).
     error: str | None = None
     #: Session time of the first connect: the panel's clock starts here.
     origin: float | None = None
@@ -52,49 +54,49 @@ Effect = Failure | FiguresChanged
 
 def step(state: Activity, entry: Any) -> tuple[Activity, tuple[Effect, ...]]:
     """The activity after ``entry`` (a logged event), and what the view should do."""
-    direction, kind, ev, t = entry.direction, entry.type, entry.event, entry.t
+    direction, kind, event, t = entry.direction, entry.type, entry.event, entry.t
     phase = state.phase
 
     def to(new: Phase, *effects: Effect, **changes: Any) -> tuple[Activity, tuple[Effect, ...]]:
-        since = state.since if new == phase and new != "error" else t
-        error = changes.pop("error", None) if new == "error" else None
+        since = state.since if new == phase and new != "failed" else t
+        error = changes.pop("error", None) if new == "failed" else None
         return replace(state, phase=new, since=since, error=error, **changes), effects
 
     if direction == "local":
-        if kind in ("local.connected", "local.reconnected"):
+        if kind in (ev.Connected.TYPE, ev.Reconnected.TYPE):
             return to("listening", origin=t if state.origin is None else state.origin)
-        if kind == "local.disconnected":
+        if kind == ev.Disconnected.TYPE:
             return to("disconnected")
-        if kind in ("local.playback.flushed", "local.handoff"):
+        if kind in (ev.PlaybackFlushed.TYPE, ev.Handoff.TYPE):
             return state, (FiguresChanged(),)
         return state, ()
     if direction == "client":
-        if kind in ("response.create", "input_audio_buffer.commit") and phase != "user_speaking":
+        if kind in (ev.RESPONSE_CREATE, ev.INPUT_AUDIO_COMMIT) and phase != "user_speaking":
             return to("thinking")
-        if kind == "conversation.item.create":  # perhaps a new turn
+        if kind == ev.ITEM_CREATE:  # perhaps a new turn
             return state, (FiguresChanged(),)
         return state, ()
-    if kind == "input_audio_buffer.committed":  # a new voice turn
+    if kind == ev.COMMITTED:  # a new voice turn
         return state, (FiguresChanged(),)
-    if kind == "input_audio_buffer.speech_started":
+    if kind == ev.SPEECH_STARTED:
         return to("user_speaking")
-    if kind == "input_audio_buffer.speech_stopped":
+    if kind == ev.SPEECH_STOPPED:
         return to("thinking")
-    if kind == "response.created" and phase not in ("user_speaking", "agent_speaking"):
+    if kind == ev.RESPONSE_CREATED and phase not in ("user_speaking", "agent_speaking"):
         return to("thinking")
-    if kind == "response.output_audio.delta":
-        rid = ev.get("response_id")
+    if kind == ev.AUDIO_DELTA:
+        rid = event.get("response_id")
         first = (FiguresChanged(),) if rid != state.audio_response else ()
         if phase == "user_speaking":  # the reply being interrupted: the user has the floor
             return replace(state, audio_response=rid), first
         return to("agent_speaking", *first, audio_response=rid)
-    if kind == "response.done":
-        return _done(state, ev.get("response") or {}, t, to)
-    if kind == "error":
-        message = _message(ev.get("error"), "the server reported an error")
-        return to("error", Failure(t, message), error=message)
-    if kind == "conversation.item.input_audio_transcription.failed":
-        message = "transcription failed: " + _message(ev.get("error"), "no reason given")
+    if kind == ev.RESPONSE_DONE:
+        return _done(state, event.get("response") or {}, t, to)
+    if kind == ev.ERROR:
+        message = _message(event.get("error"), "the server reported an error")
+        return to("failed", Failure(t, message), error=message)
+    if kind == ev.TRANSCRIPTION_FAILED:
+        message = "transcription failed: " + _message(event.get("error"), "no reason given")
         return state, (Failure(t, message),)
     return state, ()
 
@@ -104,7 +106,7 @@ def _done(state: Activity, response: dict[str, Any], t: float, to: Any
     if response.get("status") == "failed":
         details = response.get("status_details") or {}
         message = "response failed: " + _message(details.get("error"), "no reason given")
-        return to("error", Failure(t, message), FiguresChanged(), error=message)
+        return to("failed", Failure(t, message), FiguresChanged(), error=message)
     if state.phase == "user_speaking":
         return state, (FiguresChanged(),)
     calls = any(item.get("type") == "function_call" for item in response.get("output") or [])
@@ -126,8 +128,8 @@ def shown(state: Activity, *, playing: bool, talking: bool) -> Phase:
         return "disconnected"
     if talking or state.phase == "user_speaking":
         return "user_speaking"
-    if state.phase == "error":
-        return "error"
+    if state.phase == "failed":
+        return "failed"
     if playing or state.phase == "agent_speaking":
         return "agent_speaking"
     return state.phase

@@ -6,7 +6,7 @@
 //                        {type: "played", item_id, ms}      (every 100 ms while playing)
 //                        {type: "flushed", item_id, ms}
 //                        {type: "delay", ms}                (kernel → browser, per chunk)
-//                        {type: "error", message}
+//                        {type: "failed", message}   (no microphone)
 
 const RATE = 24000;
 const FRAME = 480; // 20 ms at 24 kHz
@@ -94,7 +94,7 @@ function render({ model, el }) {
   };
 
   const fail = (message) => {
-    model.send({ type: "error", message });
+    model.send({ type: "failed", message });
     problem = message;
   };
 

@@ -71,7 +71,7 @@ class LiveAudio(anywidget.AnyWidget):
                 self._flushed.set()
         elif kind == "delay":
             self.down_delays.append(float(content.get("ms") or 0.0))
-        elif kind == "error":
+        elif kind == "failed":
             self.errors.append(str(content.get("message")))
 
     # -- the player protocol (session loop) --------------------------------------------------

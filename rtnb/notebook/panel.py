@@ -18,6 +18,7 @@ from typing import Any
 
 import ipywidgets as W
 
+from .. import events as ev
 from .activity import Activity, Failure, FiguresChanged, shown, step
 from .live_audio import LiveAudio, bridge
 from .rows import LogRows, Row, failure_row, transcript_rows
@@ -31,7 +32,7 @@ TICK_S = 0.25
 CODECS = [("PCM 24 kHz", "audio/pcm"), ("G.711 µ-law (phone line)", "audio/pcmu"),
           ("G.711 A-law (phone line)", "audio/pcma")]
 #: Streams that never change what the transcript shows (the mic, the reply's audio).
-_AUDIO_STREAMS = frozenset({"input_audio_buffer.append", "response.output_audio.delta"})
+_AUDIO_STREAMS = frozenset({ev.INPUT_AUDIO_APPEND, ev.AUDIO_DELTA})
 TALK_TIP = "Push-to-talk: hold (mouse, or Space/Enter) while you speak; release to send"
 
 
@@ -236,7 +237,7 @@ class SessionPanel(W.VBox):
         elif phase == "disconnected":
             phase = "listening"
         if self._problem is not None:
-            phase, error = "error", self._problem
+            phase, error = "failed", self._problem
         return StatusView(phase, s.agent.name, for_s=max(0.0, s.now() - self.activity.since),
                           error=error, closed_reason=s.closed_reason,
                           turns=self._figures[0], last_turn=self._figures[1],

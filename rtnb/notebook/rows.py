@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import events as ev
+
 #: Longest string shown inside an event's JSON (instructions, image data URLs).
 MAX_STRING = 300
 MAX_BODY = 6000
@@ -88,13 +90,10 @@ def failure_row(n: int, t: float, message: str, origin: float | None) -> Row:
 
 # -- event log ----------------------------------------------------------------------------------
 
-_TEXT_STREAMS = {"response.output_audio_transcript.delta", "response.output_text.delta",
-                 "conversation.item.input_audio_transcription.delta",
-                 "response.function_call_arguments.delta"}
+_TEXT_STREAMS = ev.TEXT_DELTAS | {ev.TRANSCRIPTION_DELTA, ev.CALL_ARGUMENTS_DELTA}
 #: Events after which audio appends belong to the next user turn.
-_TURN_ENDS = {("client", "input_audio_buffer.commit"), ("client", "input_audio_buffer.clear"),
-              ("server", "input_audio_buffer.committed"),
-              ("server", "input_audio_buffer.cleared")}
+_TURN_ENDS = ({("client", ev.INPUT_AUDIO_COMMIT), ("client", ev.INPUT_AUDIO_CLEAR)}
+              | {("server", kind) for kind in ev.BUFFER_ENDS})
 
 
 @dataclass
@@ -144,13 +143,13 @@ class LogRows:
                 else event_row(key, item, self.origin) for key, item in changed.items()]
 
     def _group_key(self, entry: Any) -> str | None:
-        kind, ev = entry.type, entry.event
-        if kind == "input_audio_buffer.append":
+        kind, event = entry.type, entry.event
+        if kind == ev.INPUT_AUDIO_APPEND:
             return f"{kind}:{self._turn}"
-        if kind == "response.output_audio.delta":
-            return f"{kind}:{ev.get('response_id')}"
+        if kind == ev.AUDIO_DELTA:
+            return f"{kind}:{event.get('response_id')}"
         if kind in _TEXT_STREAMS:
-            return f"{kind}:{ev.get('item_id') or ev.get('call_id')}"
+            return f"{kind}:{event.get('item_id') or event.get('call_id')}"
         return None
 
     def _group_row(self, key: str, g: _Group) -> Row:
@@ -183,18 +182,17 @@ def event_row(key: str, entry: Any, origin: float | None) -> Row:
 
 def _hint(entry: Any) -> tuple[str, bool]:
     """A few words about the event for its summary line, and whether it is a failure."""
-    kind, ev = entry.type, entry.event
-    if kind == "error" or kind.endswith(".failed"):
-        error = ev.get("error") or {}
+    kind, event = entry.type, entry.event
+    if kind == ev.ERROR or kind.endswith(".failed"):
+        error = event.get("error") or {}
         return str(error.get("message") or error.get("code") or ""), True
-    if kind == "response.done":
-        response = ev.get("response") or {}
+    if kind == ev.RESPONSE_DONE:
+        response = event.get("response") or {}
         status = str(response.get("status", ""))
         error = ((response.get("status_details") or {}).get("error") or {}).get("message")
         return (f"{status}: {error}" if error else status), status == "failed"
-    if kind in ("conversation.item.create", "conversation.item.added",
-                "response.output_item.done"):
-        item = ev.get("item") or {}
+    if kind in (ev.ITEM_CREATE, ev.ITEM_ADDED, ev.OUTPUT_ITEM_DONE):
+        item = event.get("item") or {}
         if item.get("type") == "function_call_output":
             return _clip(f"output {item.get('output', '')}", 80), False
         if item.get("type") == "function_call":
@@ -202,19 +200,18 @@ def _hint(entry: Any) -> tuple[str, bool]:
         parts = item.get("content") or []
         words = " ".join(str(p.get("text") or p.get("transcript") or "") for p in parts)
         return _clip(f"{item.get('role', '')}: {words}".strip(": "), 80), False
-    if kind in ("conversation.item.input_audio_transcription.completed",
-                "response.output_audio_transcript.done"):
-        return _clip(json.dumps(ev.get("transcript", ""), ensure_ascii=False), 80), False
-    if kind == "response.function_call_arguments.done":
-        return _clip(f"{ev.get('name')}({ev.get('arguments', '')})", 80), False
-    if kind in ("local.handoff", "local.connected"):
-        start = ev.get("from")
-        return (f"{start} → {ev.get('to')}" if start else str(ev.get("agent") or "")), False
-    if kind == "local.playback.flushed":
-        played = ev.get("played_ms")
-        return f"{ev.get('reason')}" + (f", {played:.0f} ms played" if played else ""), False
-    if kind == "local.disconnected":
-        return str(ev.get("reason") or ""), False
+    if kind in (ev.TRANSCRIPTION_COMPLETED, ev.AUDIO_TRANSCRIPT_DONE):
+        return _clip(json.dumps(event.get("transcript", ""), ensure_ascii=False), 80), False
+    if kind == ev.CALL_ARGUMENTS_DONE:
+        return _clip(f"{event.get('name')}({event.get('arguments', '')})", 80), False
+    if kind in (ev.Handoff.TYPE, ev.Connected.TYPE):
+        start = event.get("from")
+        return (f"{start} → {event.get('to')}" if start else str(event.get("agent") or "")), False
+    if kind == ev.PlaybackFlushed.TYPE:
+        played = event.get("played_ms")
+        return f"{event.get('reason')}" + (f", {played:.0f} ms played" if played else ""), False
+    if kind == ev.Disconnected.TYPE:
+        return str(event.get("reason") or ""), False
     return "", False
 
 

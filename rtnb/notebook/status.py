@@ -44,7 +44,7 @@ def pill(view: StatusView) -> str:
         "user_speaking": "● talking, but the mic is off" if view.mic_off else "● you're speaking",
         "thinking": f"● thinking {view.for_s:.1f} s",
         "agent_speaking": f"● {agent} speaking",
-        "error": "⚠ " + html.escape(view.error or "error"),
+        "failed": "⚠ " + html.escape(view.error or "failed"),
     }[view.phase]
     title = html.escape(view.error or "", quote=True)
     return (f"<span class='rtnb-state rtnb-state-{view.phase}' data-phase='{view.phase}'"
