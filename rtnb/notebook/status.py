@@ -59,7 +59,7 @@ def latency(turn: Any) -> str:
         if value is None:
             continue
         target = TARGETS[metric]
-        verdict = "ok" if value <= target else "late"
+        verdict = "ok" if value < target else "late"
         parts.append(f"<span class='rtnb-lat rtnb-{verdict}' data-metric='{metric}' "
                      f"title='target: under {target / 1000:g} s'>{name} {_ms(value)}</span>")
     return ("last turn: " + " ".join(parts)) if parts else "last turn: —"
