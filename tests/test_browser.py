@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 
 import pytest
 
@@ -24,6 +23,9 @@ from tests import labharness
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 ARTIFACTS = labharness.ROOT / "artifacts"
 DOLLARS = "The jacket is $379, down from $449."
+#: Longest wait for the kernel's answer to show. On a quiet machine each takes a second or
+#: two; on a busy one, messages from the kernel queue for tens of seconds.
+WAIT_MS = 120_000
 
 #: The event log's scroll box, and a row of it by the start of its summary.
 LOG_BOX = ".rtnb-log .rtnb-box"
@@ -54,7 +56,7 @@ def phase(page) -> str:
     return page.locator(".rtnb-status [data-phase]").get_attribute("data-phase")
 
 
-def wait_phase(page, *phases: str, timeout: float = 60_000) -> None:
+def wait_phase(page, *phases: str, timeout: float = WAIT_MS) -> None:
     """Wait until the state line shows one of ``phases``."""
     page.wait_for_function(
         "(phases) => phases.includes(document.querySelector("
@@ -65,7 +67,7 @@ def mark(page) -> int:
     return page.evaluate("window.rtnbPhases.length")
 
 
-def wait_seen(page, since: int, *phases: str, timeout: float = 60_000) -> str:
+def wait_seen(page, since: int, *phases: str, timeout: float = WAIT_MS) -> str:
     """Wait until the state line has shown one of ``phases`` since ``mark``; returns it."""
     page.wait_for_function(
         "([since, phases]) => window.rtnbPhases.slice(since).some((p) => phases.includes(p))",
@@ -73,14 +75,12 @@ def wait_seen(page, since: int, *phases: str, timeout: float = 60_000) -> str:
     return next(p for p in page.evaluate("window.rtnbPhases")[since:] if p in phases)
 
 
-def frames_settled(page, quiet_s: float = 1.5) -> None:
-    """Wait until the kernel has taken every mic frame sent (its count stops moving)."""
-    last, since = None, time.monotonic()
-    while time.monotonic() - since < quiet_s:
-        count = page.locator(".rtnb-status [data-frames]").get_attribute("data-frames")
-        if count != last:
-            last, since = count, time.monotonic()
-        page.wait_for_timeout(250)
+def frames_settled(page) -> None:
+    """With the mic stopped, wait until the kernel has taken every frame the browser sent
+    (and the state line saying so has arrived)."""
+    page.wait_for_function(
+        "() => document.querySelector('.rtnb-status [data-frames]').dataset.frames"
+        " === document.querySelector('.rtnb-live-audio').dataset.framesSent", timeout=WAIT_MS)
 
 
 def tour(page) -> dict:
@@ -99,7 +99,7 @@ def tour(page) -> dict:
     page.locator(".rtnb-text input").fill(DOLLARS)
     page.locator(".rtnb-text input").press("Enter")
     seen["phases"].append(wait_seen(page, since, "thinking", "agent_speaking"))
-    page.locator(".rtnb-math-control mjx-container").first.wait_for(timeout=60_000)
+    page.locator(".rtnb-math-control mjx-container").first.wait_for(timeout=WAIT_MS)
     wait_phase(page, "listening")  # answered and played
     page.locator(".rtnb-mic").click()  # the mic streams again from here on
     seen["math_in_panel"] = panel.locator("mjx-container").count()
@@ -111,7 +111,8 @@ def tour(page) -> dict:
     page.locator(".lm-TabBar-tab", has_text="Event log").click()
     box = page.locator(LOG_BOX)
     page.wait_for_function("(s) => { const b = document.querySelector(s);"
-                           " return b.scrollHeight > 2 * b.clientHeight; }", arg=LOG_BOX)
+                           " return b.scrollHeight > 2 * b.clientHeight; }", arg=LOG_BOX,
+                           timeout=WAIT_MS)
     row = box.locator("details[data-key^='response.output_audio.delta']").first
     key = row.get_attribute("data-key")
     row.evaluate("(r) => { r.parentElement.scrollTop = r.offsetTop - 60; }")
@@ -121,7 +122,7 @@ def tour(page) -> dict:
     before = page.evaluate(ROW_STATE, [LOG_BOX, key])
     page.wait_for_function(
         f"([box, key, n]) => ({ROW_STATE})([box, key]).appended >= n",
-        arg=[LOG_BOX, key, before["appended"] + 50], timeout=60_000)  # 1 s of frames
+        arg=[LOG_BOX, key, before["appended"] + 50], timeout=WAIT_MS)  # 1 s of frames
     seen["log_before"], seen["log_after"] = before, page.evaluate(ROW_STATE, [LOG_BOX, key])
     seen["log_rows"] = box.evaluate(r"""(b) => {
       const n = (sel) => b.querySelectorAll(sel).length;
@@ -138,7 +139,8 @@ def tour(page) -> dict:
     page.locator(".rtnb-panel .widget-checkbox", has_text="Push-to-talk").locator(
         "input").check()
     hold = page.locator(".rtnb-hold")
-    page.wait_for_function("() => !document.querySelector('.rtnb-hold').disabled")
+    page.wait_for_function("() => !document.querySelector('.rtnb-hold').disabled",
+                           timeout=WAIT_MS)
     commits = ("(s) => [...document.querySelectorAll(s + ' summary')].filter("
                "(x) => / input_audio_buffer\\.commit$/.test(x.innerText.trim())).length")
     for n, (press, release) in enumerate([
@@ -149,12 +151,12 @@ def tour(page) -> dict:
         press()
         wait_seen(page, since, "user_speaking")  # shown while held
         release()
-        page.wait_for_function(f"(s) => ({commits})(s) >= {n}", arg=LOG_BOX, timeout=60_000)
+        page.wait_for_function(f"(s) => ({commits})(s) >= {n}", arg=LOG_BOX, timeout=WAIT_MS)
     seen["commits"] = page.evaluate(f"(s) => ({commits})(s)", LOG_BOX)
     return seen
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 def test_spoken_turn_in_jupyterlab(tmp_path):
     if not os.path.exists(labharness.CHROMIUM):
         pytest.skip("Debian chromium is not installed (apt-get install chromium)")

@@ -37,6 +37,9 @@ FAILED = {"id": "r1", "status": "failed", "status_details": {
         ("agent_speaking", ev("server", "input_audio_buffer.speech_started"), "user_speaking"),
         ("user_speaking", ev("server", "input_audio_buffer.speech_stopped"), "thinking"),
         ("listening", ev("client", "input_audio_buffer.commit"), "thinking"),  # push-to-talk
+        ("user_speaking", ev("client", "input_audio_buffer.commit"), "thinking"),
+        ("user_speaking", ev("client", "input_audio_buffer.clear"), "listening"),
+        ("thinking", ev("client", "input_audio_buffer.clear"), "thinking"),
         ("listening", ev("client", "response.create"), "thinking"),  # typed
         ("user_speaking", ev("client", "response.create"), "user_speaking"),
         ("thinking", ev("server", "response.created"), "thinking"),

@@ -71,7 +71,11 @@ def step(state: Activity, entry: Any) -> tuple[Activity, tuple[Effect, ...]]:
             return state, (FiguresChanged(),)
         return state, ()
     if direction == "client":
-        if kind in (ev.RESPONSE_CREATE, ev.INPUT_AUDIO_COMMIT) and phase != "user_speaking":
+        if kind == ev.INPUT_AUDIO_COMMIT:  # push-to-talk released: the input is complete
+            return to("thinking")
+        if kind == ev.INPUT_AUDIO_CLEAR and phase == "user_speaking":
+            return to("listening")  # what was said is dropped (push-to-talk pressed)
+        if kind == ev.RESPONSE_CREATE and phase != "user_speaking":
             return to("thinking")
         if kind == ev.ITEM_CREATE:  # perhaps a new turn
             return state, (FiguresChanged(),)

@@ -110,6 +110,7 @@ function render({ model, el }) {
       const source = ctx.createMediaStreamSource(stream);
       const node = new AudioWorkletNode(ctx, "rtnb-capture");
       node.port.onmessage = ({ data }) => {
+        if (!capture || capture.node !== node) return; // stopped: drop what was in flight
         framesSent += 1;
         if (Number.isFinite(data.level)) meter.value = data.level;
         model.send({ type: "audio", level: data.level, t: Date.now() }, undefined, [data.pcm]);
