@@ -184,7 +184,9 @@ def spoken_turn(url: str, token: str, wav: Path, *, screenshot: Path | None = No
             page.wait_for_function(
                 "Number(document.querySelector('.rtnb-live-audio').dataset.playedMs) > 500",
                 timeout=30_000)
-            time.sleep(1.0)  # let the status line pick up the final delays
+            page.wait_for_function(  # the status line shows both hops once measured
+                "(() => /browser→kernel \\d+ ms[\\s\\S]*kernel→browser \\d+ ms/.test("
+                "document.querySelector('.rtnb-status').innerText))()", timeout=60_000)
             text = page.locator(".rtnb-panel").inner_text()
             frames = page.locator(".rtnb-status [data-frames]").get_attribute("data-frames")
             if screenshot is not None:
