@@ -1,6 +1,6 @@
 """rtnb.Session on a ScriptedTransport: the session's logic end to end, in milliseconds.
 
-The same scenarios as tests/test_session.py (tools, handoffs, guardrails, barge-in at
+The same scenarios as tests/session/test_session.py (tools, handoffs, guardrails, barge-in at
 the played position, push-to-talk, failures), with a scripted server instead of the
 engine: no sockets, no models.
 """

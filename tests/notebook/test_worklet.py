@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-JS = Path(__file__).resolve().parent.parent / "rtnb" / "notebook" / "live_audio.js"
+JS = Path(__file__).resolve().parents[2] / "rtnb" / "notebook" / "live_audio.js"
 
 HARNESS = r"""
 const src = require('fs').readFileSync(process.argv[2], 'utf8');

@@ -340,7 +340,7 @@ def test_vad_explorer_widget_updates(two_utterances):
 
 def test_vad_explorer_gives_each_slider_a_full_row(two_utterances):
     """Each slider has a row of its own, its label a fixed width with the unit, so the
-    track gets the rest of the row (measured in a real browser in test_plots_browser)."""
+    track gets the rest of the row (measured in a real browser in tests/plots/test_browser.py)."""
     pytest.importorskip("ipywidgets")
     from rtnb.explorer import LABEL_WIDTH
 
