@@ -119,7 +119,7 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     rows = []
     cpu = CpuMonitor()
     monitor = asyncio.create_task(cpu.run())
-    async with client.realtime.connect(model="gpt-realtime") as conn:
+    async with client.realtime.connect(model="gpt-realtime-2.1") as conn:
         log = EventLog(conn)
         receiver = asyncio.create_task(log.run())
         _, created = await log.wait("session.created")

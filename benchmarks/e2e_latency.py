@@ -171,7 +171,7 @@ async def run(args: argparse.Namespace, url: str, trace: StageTrace | None) -> d
     rows: list[dict[str, Any]] = []
     cpu = CpuMonitor()
     monitor = asyncio.create_task(cpu.run())
-    async with client.realtime.connect(model="gpt-realtime") as conn:
+    async with client.realtime.connect(model="gpt-realtime-2.1") as conn:
         log = EventLog(conn)
         receiver = asyncio.create_task(log.run())
         await log.wait("session.created")
@@ -179,7 +179,7 @@ async def run(args: argparse.Namespace, url: str, trace: StageTrace | None) -> d
         await conn.session.update(session={
             "type": "realtime",
             "audio": {"input": {
-                "transcription": {"model": "whisper-1"},
+                "transcription": {"model": "gpt-live-transcribe"},
                 "turn_detection": {"type": "server_vad",
                                    "silence_duration_ms": args.silence_ms}}}})
         await log.wait("session.updated", mark)

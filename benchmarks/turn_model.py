@@ -209,7 +209,7 @@ async def run_engine(items: list[dict[str, Any]], names: list[str], url: str | N
     cpu = CpuMonitor()
     with engine_url(url) as base:
         client = AsyncOpenAI(api_key="local", websocket_base_url=base)
-        async with client.realtime.connect(model="gpt-realtime") as conn:
+        async with client.realtime.connect(model="gpt-realtime-2.1") as conn:
             log = EventLog(conn)
             mic = PacedMic(conn)
             tasks = [asyncio.create_task(t.run()) for t in (log, mic, cpu)]

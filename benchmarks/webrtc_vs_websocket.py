@@ -169,7 +169,7 @@ async def run(args: argparse.Namespace, running: Any) -> dict[str, Any]:
               VOICES[(i + i // len(speechgen.PHRASES)) % len(VOICES)]) for i in range(n)]
     audio = {key: speechgen.utterance(*key) for key in set(turns)}
     session = {"type": "realtime", "audio": {"input": {
-        "transcription": {"model": "whisper-1"},
+        "transcription": {"model": "gpt-live-transcribe"},
         "turn_detection": {"type": "server_vad", "silence_duration_ms": args.silence_ms}}}}
     cpu = CpuMonitor()
     monitor = asyncio.create_task(cpu.run())
@@ -178,7 +178,7 @@ async def run(args: argparse.Namespace, running: Any) -> dict[str, Any]:
     caller = Caller()
     await caller.call(client, session=session)
     rows: list[dict[str, Any]] = []
-    async with client.realtime.connect(model="gpt-realtime") as conn:
+    async with client.realtime.connect(model="gpt-realtime-2.1") as conn:
         log = EventLog(conn)
         receiver = asyncio.create_task(log.run())
         await log.wait("session.created")

@@ -30,7 +30,7 @@ def supervisor_tool(instructions: str, tools: Sequence[FunctionTool] = (), *,
     """A function tool that consults a supervisor text model with its own tools.
 
     ``model`` defaults to the session's text model (``rtnb-local`` on the local
-    engine, ``gpt-4.1`` on OpenAI).
+    engine; on OpenAI, :mod:`rtnb.models`' ``text`` model, ``RTNB_TEXT_MODEL`` overriding).
     """
     by_name = {t.name: t for t in tools}
 

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..models import LOCAL as LOCAL_MODEL
 from .asr_worker import AsrWorker
 from .auth import Auth
 from .brain.base import Brain
@@ -32,7 +33,7 @@ class Engine:
     tts: Any = None
     vad_factory: Callable[[], Any] | None = None
     turn_model: Any = None
-    model: str = "rtnb-local"
+    model: str = LOCAL_MODEL
     auth: Auth = field(default_factory=Auth)
     #: One ASR thread for every session, batching requests that arrive together.
     asr_worker: AsrWorker = field(init=False, repr=False)

@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-OPENAI_REALTIME_MODEL = "gpt-realtime"
-OPENAI_TEXT_MODEL = "gpt-4.1"
-OPENAI_REASONING_MODEL = "o4-mini"
-LOCAL_MODEL = "rtnb-local"
+from ..models import LOCAL as LOCAL_MODEL
+from ..models import openai_model
 
 
 @dataclass
@@ -41,7 +39,11 @@ class Backend:
 
 
 def resolve_backend(backend: Any = None, *, model: str | None = None) -> Backend:
-    """``None`` → OpenAI when ``OPENAI_API_KEY`` is set, else the local engine."""
+    """``None`` → OpenAI when ``OPENAI_API_KEY`` is set, else the local engine.
+
+    On OpenAI, ``model`` (else ``RTNB_REALTIME_MODEL``, else :mod:`rtnb.models`' default)
+    is the realtime model; the text and reasoning models come from :mod:`rtnb.models`.
+    """
     if backend is None:
         backend = "openai" if os.environ.get("OPENAI_API_KEY") else "local"
     if isinstance(backend, Backend):
@@ -62,8 +64,8 @@ def resolve_backend(backend: Any = None, *, model: str | None = None) -> Backend
         if not key:
             raise RuntimeError("backend='openai' needs OPENAI_API_KEY in the environment; "
                                "use backend='local' to run offline on the embedded engine.")
-        return Backend("openai", None, None, model or OPENAI_REALTIME_MODEL, OPENAI_TEXT_MODEL,
-                       OPENAI_REASONING_MODEL, _key=key)
+        return Backend("openai", None, None, model or openai_model("realtime"),
+                       openai_model("text"), openai_model("reasoning"), _key=key)
     if text.startswith(("ws://", "wss://")):
         base = text.split("/realtime", 1)[0].rstrip("/")
         http = "http" + base[2:]

@@ -19,9 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..agents import Agent
 
-#: Transcription model names, per backend kind.
-OPENAI_TRANSCRIPTION_MODEL = "whisper-1"
-LOCAL_TRANSCRIPTION_MODEL = "whisper-tiny.en"
+from ..models import LOCAL_TRANSCRIPTION as LOCAL_TRANSCRIPTION_MODEL
 
 
 @dataclass(frozen=True)

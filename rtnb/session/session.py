@@ -27,8 +27,9 @@ import rtnb.session.machine as m
 from .. import events as ev
 from ..agents import Agent, ToolContext
 from ..analysis import MetricsTable, compute_turns
+from ..models import openai_model
 from .backend import LOCAL_MODEL, Backend, resolve_backend
-from .config import LOCAL_TRANSCRIPTION_MODEL, OPENAI_TRANSCRIPTION_MODEL, Settings
+from .config import LOCAL_TRANSCRIPTION_MODEL, Settings
 from .errors import SessionError
 from .eventlog import EventLog, LoggedEvent
 from .machine import MAX_CORRECTIONS
@@ -85,7 +86,7 @@ class Session:
             self.backend = resolve_backend(backend, model=model)
         if api_key is not None:  # a bearer token or ek_ key for a ws:// engine
             self.backend._key = api_key
-        asr = (OPENAI_TRANSCRIPTION_MODEL if self.backend.kind == "openai"
+        asr = (openai_model("transcription") if self.backend.kind == "openai"
                else LOCAL_TRANSCRIPTION_MODEL)
         self._state = m.State(agent, Settings(turn_detection, transcription, asr, codec,
                                                 guardrail_chars))
@@ -130,6 +131,8 @@ class Session:
     turn_detection = _setting("turn_detection", "``server_vad``, ``semantic_vad``, a dict, "
                               "or None (push-to-talk); applies at the next configuration.")
     transcription = _setting("transcription", "Transcribe the user's audio.")
+    transcription_model = _setting("transcription_model", "The model that transcribes the "
+                                   "user's audio (OpenAI: rtnb.models' transcription default).")
     codec = _setting("codec", "The audio format both ways (use set_codec() to switch live).")
     guardrail_chars = _setting("guardrail_chars", "Guardrails run every this many characters.")
 

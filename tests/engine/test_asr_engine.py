@@ -38,7 +38,7 @@ async def run_turn(pcm: bytes) -> tuple[CountingAsr, list[dict]]:
     await conn.open()
     await conn.handle(json.dumps({"type": "session.update", "session": {
         "type": "realtime", "audio": {"input": {
-            "transcription": {"model": "whisper-1"},
+            "transcription": {"model": "gpt-live-transcribe"},
             "turn_detection": {"type": "server_vad", "create_response": False}}}}}))
     for i in range(0, len(pcm), 960):  # 20 ms appends
         await conn.handle(json.dumps({"type": "input_audio_buffer.append",

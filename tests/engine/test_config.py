@@ -17,7 +17,7 @@ from rtnb.engine.errors import ProtocolError
 
 @pytest.fixture
 def session():
-    return default_session("sess_1", "gpt-realtime")
+    return default_session("sess_1", "gpt-realtime-2.1")
 
 
 def update(**fields):
@@ -26,13 +26,13 @@ def update(**fields):
 
 def test_the_default_session_is_a_valid_ga_session(session):
     check_session(session)
-    assert session["object"] == "realtime.session" and session["model"] == "gpt-realtime"
+    assert session["object"] == "realtime.session" and session["model"] == "gpt-realtime-2.1"
     assert session["audio"]["input"]["turn_detection"] == server_vad()
     assert session["audio"]["output"]["voice"] in VOICES
 
 
 def test_only_the_fields_sent_change_and_the_input_is_not_touched(session):
-    before = default_session("sess_1", "gpt-realtime")
+    before = default_session("sess_1", "gpt-realtime-2.1")
     new = merge_session(session, update(instructions="Be brief.",
                                         audio={"output": {"voice": "verse"}}))
     assert session == before  # a new object; the current one is left as it was
@@ -56,7 +56,7 @@ def test_turn_detection_is_replaced_whole_with_defaults_for_what_is_missing(sess
 
 
 def test_null_leaves_a_required_field_alone_and_switches_an_optional_one_off(session):
-    s = merge_session(session, update(audio={"input": {"transcription": {"model": "whisper-1"}}}))
+    s = merge_session(session, update(audio={"input": {"transcription": {"model": "gpt-live-transcribe"}}}))
     s = merge_session(s, update(instructions=None, tools=None,
                                 audio={"input": {"transcription": None, "format": None}}))
     assert s["instructions"] == session["instructions"] and s["tools"] == []

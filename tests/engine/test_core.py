@@ -129,7 +129,7 @@ def test_server_vad_turn_sequence(core):
 
 def test_transcription_events_when_enabled(core):
     send(core, type="session.update", session={"type": "realtime", "audio": {"input": {
-        "transcription": {"model": "whisper-1"}}}})
+        "transcription": {"model": "gpt-live-transcribe"}}}})
     out = append(core, tone(500) + silence(700))
     job = next(o for o in out if isinstance(o, Transcribe))
     assert job.emit

@@ -46,7 +46,7 @@ async def serve():
 async def text_turn(url: str, text: str = "hello") -> object:
     """One typed turn with text output; returns the ``response.done`` response."""
     client = AsyncOpenAI(api_key="x", websocket_base_url=url)
-    async with client.realtime.connect(model="gpt-realtime") as conn:
+    async with client.realtime.connect(model="gpt-realtime-2.1") as conn:
         await conn.session.update(session={"type": "realtime", "output_modalities": ["text"],
                                            "audio": {"input": {"turn_detection": None}}})
         await conn.conversation.item.create(item={

@@ -31,7 +31,7 @@ def guarded(engine):
 
 async def _hello(url: str, key: str) -> str:
     client = AsyncOpenAI(api_key=key, websocket_base_url=url)
-    async with client.realtime.connect(model="gpt-realtime") as conn:
+    async with client.realtime.connect(model="gpt-realtime-2.1") as conn:
         return (await conn.recv()).type
 
 
@@ -123,7 +123,7 @@ OFFLINE_SCRIPT = textwrap.dedent("""
     async def main(url):
         pcm = speechgen.with_silence(speechgen.utterance("Hello there."), 300, 900)
         client = AsyncOpenAI(api_key="x", websocket_base_url=url)
-        async with client.realtime.connect(model="gpt-realtime") as conn:
+        async with client.realtime.connect(model="gpt-realtime-2.1") as conn:
             for i in range(0, len(pcm), 1920):
                 await conn.input_audio_buffer.append(
                     audio=base64.b64encode(pcm[i:i + 1920]).decode())

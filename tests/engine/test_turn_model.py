@@ -270,7 +270,7 @@ async def test_semantic_vad_through_the_sdk_with_real_time_pacing(engine, speech
     client = AsyncOpenAI(api_key="local", websocket_base_url=engine.url)
     stopped: list[tuple[float, int]] = []  # (audio sent when received, audio_end_ms)
     sent = [0.0]
-    async with client.realtime.connect(model="gpt-realtime") as conn:
+    async with client.realtime.connect(model="gpt-realtime-2.1") as conn:
         await conn.session.update(session={"type": "realtime", "audio": {"input": {
             "transcription": None, "turn_detection": SEMANTIC}}})
 

@@ -29,7 +29,7 @@ def tell_story() -> str:
 
 
 def config(engine, **settings):
-    return {"url": engine.url + "/realtime?model=gpt-realtime", "api_key": "local",
+    return {"url": engine.url + "/realtime?model=gpt-realtime-2.1", "api_key": "local",
             "initial_model_settings": settings}
 
 

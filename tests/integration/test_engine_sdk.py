@@ -31,7 +31,7 @@ WEATHER = {
 
 def connect(engine, **kw):
     client = AsyncOpenAI(api_key=kw.pop("api_key", "local"), websocket_base_url=engine.url)
-    return client.realtime.connect(model="gpt-realtime")
+    return client.realtime.connect(model="gpt-realtime-2.1")
 
 
 async def recv(conn, timeout=30.0):
@@ -87,7 +87,7 @@ async def test_text_turn_with_audio_reply(engine):
 
 def test_sync_client_text_only(engine):
     client = OpenAI(api_key="local", websocket_base_url=engine.url)
-    with client.realtime.connect(model="gpt-realtime") as conn:
+    with client.realtime.connect(model="gpt-realtime-2.1") as conn:
         conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
         conn.conversation.item.create(item={
             "type": "message", "role": "user",
@@ -110,7 +110,7 @@ async def test_spoken_turn_under_server_vad(engine, speech):
     async with connect(engine) as conn:
         await conn.session.update(session={
             "type": "realtime", "tools": [WEATHER],
-            "audio": {"input": {"transcription": {"model": "whisper-1"}}}})
+            "audio": {"input": {"transcription": {"model": "gpt-live-transcribe"}}}})
         await stream(conn, pcm)
         events = await until(conn, "response.done")
     kinds = [e.type for e in events]

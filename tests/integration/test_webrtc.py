@@ -79,7 +79,7 @@ async def test_spoken_question_tool_call_and_spoken_answer(engine, speech, calle
     call = caller()
     raw = await call.call(client_for(engine), session={
         "type": "realtime", "instructions": "Use tools for weather.", "tools": [WEATHER],
-        "audio": {"input": {"transcription": {"model": "whisper-1"}}}})
+        "audio": {"input": {"transcription": {"model": "gpt-live-transcribe"}}}})
     assert raw.status_code == 201
     assert raw.headers["content-type"] == "application/sdp"
     assert raw.headers["location"] == f"/v1/realtime/calls/{call.call_id}"

@@ -181,7 +181,7 @@ try {
 {
   const { session, log } = await open(new RealtimeAgent({
     name: 'Assistant', instructions: 'Use tools for weather.', tools: [getWeather] }), {
-    config: { audio: { input: { transcription: { model: 'whisper-1' } } } } });
+    config: { audio: { input: { transcription: { model: 'gpt-live-transcribe' } } } } });
   const question = fs.readFileSync(questionPcm);
   const stop = fs.readFileSync(stopPcm);
   const reply = waitFor(session, 'agent_end', 60000, (_c, _a, t) => /sunny/i.test(t));

@@ -26,7 +26,7 @@ window.runCall = async (engineUrl, key) => {
     name: 'Assistant', instructions: 'Use tools for weather.', tools: [getWeather] });
   const session = new RealtimeSession(agent, {
     transport: 'webrtc', model: 'gpt-realtime-2.1',
-    config: { audio: { input: { transcription: { model: 'whisper-1' } } } } });
+    config: { audio: { input: { transcription: { model: 'gpt-live-transcribe' } } } } });
   const log = [];
   session.transport.on('*', (event) => {
     report.events += 1;
