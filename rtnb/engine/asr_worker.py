@@ -7,6 +7,9 @@ one ``generate``. Each session's requests wait in their own FIFO queue; a batch 
 most one request from each session, oldest first, so a session's results come back in order
 and a busy session cannot starve another. A cancelled future is skipped if its request has
 not started yet.
+
+A request may ask for the transcript's token log probabilities (``logprobs=True``); its
+future then resolves to a :class:`Heard` instead of the text.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 log = logging.getLogger("rtnb.engine")
 
@@ -34,7 +37,15 @@ class _Request:
     prompt: str | None
     future: asyncio.Future
     loop: asyncio.AbstractEventLoop
+    logprobs: bool = False
     queued_at: float = field(default_factory=time.perf_counter)
+
+
+class Heard(NamedTuple):
+    """A transcript with its tokens' ``(text, logprob)`` (None: the ASR cannot give them)."""
+
+    text: str
+    logprobs: list[tuple[str, float]] | None
 
 
 @dataclass
@@ -48,8 +59,18 @@ class WorkerStats:
     busy_s: float = 0.0
 
 
-def decode_batch(asr: Any, jobs: list[tuple[bytes, str | None]]) -> list[str]:
-    """Texts of ``(24 kHz PCM16, prompt)`` jobs: one batched call when the ASR has one."""
+def decode_batch(asr: Any, jobs: list[tuple[bytes, str | None]], logprobs: bool = False
+                 ) -> list[str] | list[Heard]:
+    """Texts of ``(24 kHz PCM16, prompt)`` jobs: one batched call when the ASR has one.
+
+    ``logprobs``: :class:`Heard` results, with log probabilities when the ASR has
+    ``transcribe_batch_logprobs``.
+    """
+    if logprobs:
+        with_lp = getattr(asr, "transcribe_batch_logprobs", None)
+        if with_lp is not None:
+            return [Heard(text, lp) for text, lp in with_lp(jobs)]
+        return [Heard(text, None) for text in decode_batch(asr, jobs)]
     batch = getattr(asr, "transcribe_batch", None)
     if batch is not None:
         return list(batch(jobs))
@@ -71,16 +92,17 @@ class AsrWorker:
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def submit(self, owner: Hashable, audio: bytes, prompt: str | None = None
-               ) -> asyncio.Future:
-        """Queue ``audio`` (24 kHz PCM16) for ``owner``; the future resolves to its text."""
+    def submit(self, owner: Hashable, audio: bytes, prompt: str | None = None,
+               logprobs: bool = False) -> asyncio.Future:
+        """Queue ``audio`` (24 kHz PCM16) for ``owner``; the future resolves to its text
+        (a :class:`Heard` with ``logprobs``)."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         with self._cond:
             if self._closed:
                 raise RuntimeError("the ASR worker is closed")
             self._queues.setdefault(owner, deque()).append(
-                _Request(owner, audio, prompt, future, loop))
+                _Request(owner, audio, prompt, future, loop, logprobs))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="rtnb-asr", daemon=True)
                 self._thread.start()
@@ -127,22 +149,27 @@ class AsrWorker:
             if not batch:
                 continue
             t0 = time.perf_counter()
-            try:
-                texts: list[str | None] = list(decode_batch(
-                    self._asr(), [(r.audio, r.prompt) for r in batch]))
-                error = None
-            except Exception as exc:  # reported to every waiting session
-                log.exception("ASR batch failed")
-                texts, error = [None] * len(batch), exc
+            asr = self._asr()
+            results: list[tuple[_Request, Any, BaseException | None]] = []
+            for group in (g for g in ([r for r in batch if not r.logprobs],
+                                      [r for r in batch if r.logprobs]) if g):
+                try:
+                    texts: list[Any] = list(decode_batch(
+                        asr, [(r.audio, r.prompt) for r in group], group[0].logprobs))
+                    error = None
+                except Exception as exc:  # reported to every waiting session
+                    log.exception("ASR batch failed")
+                    texts, error = [None] * len(group), exc
+                results += [(r, text, error) for r, text in zip(group, texts, strict=True)]
             self.stats.busy_s += time.perf_counter() - t0
             self.stats.batches += 1
             self.stats.requests += len(batch)
             self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
-            for r, text in zip(batch, texts, strict=True):
+            for r, text, error in results:
                 _resolve(r, text, error=error)
 
 
-def _resolve(r: _Request, text: str | None, error: BaseException | None = None,
+def _resolve(r: _Request, text: str | Heard | None, error: BaseException | None = None,
              cancel: bool = False) -> None:
     def apply() -> None:
         if r.future.done():

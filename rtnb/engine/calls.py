@@ -148,8 +148,9 @@ class Calls:
                             "webrtc_unavailable") from None
         call_id = "rtc_" + secrets.token_hex(16)
         model = model or (session or {}).get("model") or self.engine.model
+        intent = "transcription" if (session or {}).get("type") == "transcription" else None
         call = WebRtcCall(self.engine, call_id, model, host=self.host,
-                          on_close=lambda: self._calls.pop(call_id, None))
+                          on_close=lambda: self._calls.pop(call_id, None), intent=intent)
         problem = call.configure(session)
         if problem is not None:
             await call.close()

@@ -15,7 +15,9 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .asr_worker import Heard
 from .brain.base import BrainError, BrainReply, item_text
+from .config import wants_logprobs
 from .core import (
     CancelResponse,
     Discard,
@@ -40,10 +42,10 @@ IDLE_PROMPT = "Are you still there?"
 
 class RealtimeConnection:
     def __init__(self, engine: Engine, send: Callable[[dict[str, Any]], Awaitable[None]],
-                 model: str) -> None:
+                 model: str, intent: str | None = None) -> None:
         self.engine = engine
         self.core = RealtimeCore(model=model, vad_factory=engine.vad_factory,
-                                 turn_model=engine.turn_model is not None)
+                                 turn_model=engine.turn_model is not None, intent=intent)
         self._send = send
         self._responses: dict[str, asyncio.Task] = {}
         self._transcripts: dict[str, asyncio.Future] = {}
@@ -103,15 +105,21 @@ class RealtimeConnection:
             if fut is not None:
                 fut.cancel()  # the worker skips it unless it is already decoding
 
-    async def _decode(self, pcm: bytes, context: list[asyncio.Future | None]) -> str:
-        """Text of ``pcm``, prompted with the text of the parts before it."""
+    async def _decode(self, pcm: bytes, context: list[asyncio.Future | None]) -> Heard:
+        """What ``pcm`` says, prompted with the text of the parts before it."""
         before = []
         for fut in context:
             if fut is not None:
                 with contextlib.suppress(Exception):
-                    before.append(await asyncio.shield(fut))
+                    before.append((await asyncio.shield(fut)).text)
         prompt = " ".join(t for t in before if t) or None
-        return await self.engine.asr_worker.submit(self, pcm, prompt)
+        return await self._asr(pcm, prompt, wants_logprobs(self.core.session))
+
+    async def _asr(self, pcm: bytes, prompt: str | None = None, logprobs: bool = False
+                   ) -> Heard:
+        """The shared ASR worker's transcript of ``pcm`` (with log probabilities if asked)."""
+        got = await self.engine.asr_worker.submit(self, pcm, prompt, logprobs=logprobs)
+        return got if isinstance(got, Heard) else Heard(got, None)
 
     # -- transcription -----------------------------------------------------------------------
 
@@ -119,18 +127,19 @@ class RealtimeConnection:
         fut = self._transcripts[job.item_id]
         text = ""
         try:
-            if job.parts:
-                texts: list[str] = []
-                for key, pcm in job.parts:
-                    guess = ready.get(key)
-                    if guess is None:
-                        guess = self.engine.asr_worker.submit(
-                            self, pcm, " ".join(t for t in texts if t) or None)
-                    texts.append(await guess)
-                text = " ".join(t for t in texts if t)
-            else:
-                text = await self.engine.asr_worker.submit(self, job.audio)
-            outputs = self.core.transcribed(job.item_id, text, job.emit, len(job.audio) / 48)
+            heard: list[Heard] = []
+            for key, pcm in job.parts or [(None, job.audio)]:
+                guess = ready.get(key) if key is not None else None
+                if guess is None:
+                    guess = self._asr(pcm, " ".join(h.text for h in heard if h.text) or None,
+                                      job.logprobs)
+                heard.append(await guess)
+            text = " ".join(h.text for h in heard if h.text)
+            logprobs = None
+            if job.logprobs and all(h.logprobs is not None for h in heard):
+                logprobs = [lp for h in heard if h.text for lp in h.logprobs or []]
+            outputs = self.core.transcribed(job.item_id, text, job.emit, len(job.audio) / 48,
+                                            logprobs)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # an ASR failure must not end the session

@@ -192,6 +192,8 @@ class EngineServer:
                                            "engine.")
         elif call_id and call is None:
             response = _reject(proto, 404, f"Call '{call_id}' not found.")
+        elif (query.get("intent") or [None])[0] not in (None, "transcription"):
+            response = _reject(proto, 400, "Unknown intent; the one intent is 'transcription'.")
         else:
             response = proto.accept(request)
         proto.send_response(response)
@@ -220,7 +222,8 @@ class EngineServer:
         if call is not None:  # join a WebRTC call: same session, its events
             conn: Any = CallAttachment(call, send, on_end=writer.close)
         else:
-            conn = RealtimeConnection(self.engine, send, model)
+            intent = (query.get("intent") or [None])[0]
+            conn = RealtimeConnection(self.engine, send, model, intent)
         try:
             await conn.open()
             fragments: list[bytes] = []

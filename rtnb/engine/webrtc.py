@@ -79,10 +79,10 @@ class WebRtcCall:
     """A peer connection, its media, and the realtime session it carries."""
 
     def __init__(self, engine: Engine, call_id: str, model: str, *, host: str = "127.0.0.1",
-                 on_close: Callable[[], Any] = lambda: None) -> None:
+                 on_close: Callable[[], Any] = lambda: None, intent: str | None = None) -> None:
         self.call_id = call_id
         self.playout = Playout()
-        self.conn = _CallConnection(self, engine, self._from_core, model)
+        self.conn = _CallConnection(self, engine, self._from_core, model, intent)
         self.conn.core.server_playback = True
         self._ice_hosts = ice_hosts_for(host)
         self._on_close = on_close
@@ -112,7 +112,7 @@ class WebRtcCall:
         if not session:
             return None
         outputs = self.core.receive(json.dumps(
-            {"type": SESSION_UPDATE, "session": {**session, "type": "realtime"}}))
+            {"type": SESSION_UPDATE, "session": {**session, "type": self.core.session["type"]}}))
         errors = [o for o in outputs if isinstance(o, dict) and o.get("type") == ERROR]
         return errors[0]["error"]["message"] if errors else None
 

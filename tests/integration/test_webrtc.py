@@ -235,3 +235,22 @@ async def test_auth_bad_offers_and_sip_only_actions(engine, caller):
         checked(await call.until("session.created"))
         with pytest.raises(BadRequestError, match="SIP"):
             await client_for(running, key).realtime.calls.reject(call.call_id)
+
+
+async def test_a_transcription_call(engine, speech, caller):
+    """A call whose session is a transcription session: the mic's speech comes back as text."""
+    said = "I would like to book a table for two."
+    call = caller()
+    raw = await call.call(client_for(engine), session={
+        "type": "transcription", "include": ["item.input_audio_transcription.logprobs"]})
+    assert raw.status_code == 201
+    created = checked(await call.until("session.created"))[0]
+    assert created["session"]["type"] == "transcription"
+    call.mic.say(speech.with_silence(speech.utterance(said), 300, 900))
+    events = checked(await call.until("conversation.item.input_audio_transcription.completed"))
+    done = events[-1]
+    assert word_error_rate(said, done["transcript"]) <= 0.25 and done["logprobs"]
+    call.send({"type": "response.create"})
+    refused = checked(await call.until("error"))
+    assert not [k for k in kinds(events + refused) if k.startswith(("response.",
+                                                                     "output_audio_buffer."))]

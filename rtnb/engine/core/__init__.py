@@ -52,7 +52,7 @@ from ...events import (
     TIMEOUT_TRIGGERED,
 )
 from ..brain.base import BrainRequest
-from ..config import default_session, format_type, merge_session
+from ..config import default_session, default_transcription_session, format_type, merge_session
 from ..conversation import Conversation
 from ..errors import ProtocolError
 from ..responses import (
@@ -131,6 +131,8 @@ class RealtimeCore:
     (one per 32 ms frame) and ``reset()``. ``model`` is the name reported to clients.
     ``turn_model`` says the I/O layer runs :class:`PredictTurnEnd` (semantic_vad's
     end-of-turn model); without it semantic_vad uses its silence windows alone.
+    ``intent="transcription"`` opens a transcription session: turn detection and input
+    transcription events, no responses, and each item's audio dropped once transcribed.
     """
 
     #: True when the server plays the output audio (a WebRTC call): then
@@ -139,11 +141,15 @@ class RealtimeCore:
 
     def __init__(self, *, model: str = "rtnb-local",
                  vad_factory: Callable[[], Any] | None = None,
-                 turn_model: bool = False) -> None:
+                 turn_model: bool = False, intent: str | None = None) -> None:
         tag = secrets.token_hex(4)
         self._counter = itertools.count(1)
         self._tag = tag
-        self.session = default_session(f"sess_{tag}{secrets.token_hex(6)}", model)
+        session_id = f"sess_{tag}{secrets.token_hex(6)}"
+        if intent not in (None, "transcription"):
+            raise ValueError(f"unknown intent {intent!r}; the one intent is 'transcription'")
+        self.session = (default_transcription_session(session_id) if intent
+                        else default_session(session_id, model))
         self.conversation = Conversation()
         #: Every response of the session, by id (finished ones keep their final state).
         self.responses: dict[str, Response] = {}
@@ -180,6 +186,11 @@ class RealtimeCore:
     def active(self) -> str | None:
         """The in-band response in progress (the conversation's active response)."""
         return self.lifecycle.active
+
+    @property
+    def transcription_only(self) -> bool:
+        """A transcription session: no responses."""
+        return self.session["type"] == "transcription"
 
     @property
     def turn_detection(self) -> dict | None:
@@ -266,7 +277,7 @@ class RealtimeCore:
             item_id = self._speech_item or self.new_id("item")
             out = [self.event(SPEECH_STOPPED, audio_end_ms=found.audio_end_ms, item_id=item_id)]
             out.extend(self._commit(item_id, found.pcm, found.key, found.parts))
-            if td.get("create_response", True):
+            if td.get("create_response", True) and not self.transcription_only:
                 out.extend(self._create_response({}))
             return out
         assert isinstance(found, IdleTimeout)
@@ -298,10 +309,11 @@ class RealtimeCore:
         self._speech_item = None
         return self.items.commit_audio(item_id, pcm, self.session, key, parts, timeout)
 
-    def transcribed(self, item_id: str, text: str, emit: bool,
-                    audio_ms: float) -> list[Output]:
-        """Report a finished transcription (or ``None`` text for a failure)."""
-        return self.items.transcribed(item_id, text, emit, audio_ms)
+    def transcribed(self, item_id: str, text: str, emit: bool, audio_ms: float,
+                    logprobs: list[dict[str, Any]] | None = None) -> list[Output]:
+        """Report a finished transcription, with its tokens' log probabilities if known."""
+        return self.items.transcribed(item_id, text, emit, audio_ms, logprobs,
+                                      keep_audio=not self.transcription_only)
 
     def transcription_failed(self, item_id: str, message: str, emit: bool) -> list[Output]:
         return self.items.transcription_failed(item_id, message, emit)
@@ -335,6 +347,9 @@ class RealtimeCore:
     # -- responses ---------------------------------------------------------------------------
 
     def _response_create(self, ev: dict) -> list[Output]:
+        if self.transcription_only:
+            raise ProtocolError("unsupported_event", "response.create is not supported in a "
+                                "transcription session: it only transcribes input audio.")
         # An explicit null means "not set": the session's value applies.
         req = {k: v for k, v in (ev.get("response") or {}).items() if v is not None}
         return self._create_response(req)

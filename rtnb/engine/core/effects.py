@@ -49,6 +49,8 @@ class Transcribe(Effect):
     key: Span | None
     emit: bool
     parts: tuple[tuple[Span, bytes], ...] = ()
+    #: The session's ``include`` asks for the transcript's log probabilities.
+    logprobs: bool = False
 
 
 @dataclass(frozen=True)

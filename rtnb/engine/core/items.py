@@ -22,7 +22,7 @@ from ...events import (
     TRANSCRIPTION_DELTA,
     TRANSCRIPTION_FAILED,
 )
-from ..config import format_type
+from ..config import format_type, wants_logprobs
 from ..conversation import Conversation, Entry
 from ..errors import ProtocolError
 from .effects import Output, Span, Transcribe
@@ -99,7 +99,8 @@ class ItemEvents:
         out = self._added_and_done(previous, item)
         for index, pcm in audio.items():
             if item["content"][index].get("transcript") is None:
-                out.append(Transcribe(item["id"], bytes(pcm), None, transcribes(session)))
+                out.append(Transcribe(item["id"], bytes(pcm), None, transcribes(session),
+                                      logprobs=wants_logprobs(session)))
         return out
 
     def retrieve(self, ev: dict) -> list[Output]:
@@ -130,31 +131,42 @@ class ItemEvents:
         if timeout:
             item["content"][0]["transcript"] = ""
         else:
-            out.append(Transcribe(item_id, pcm, key, emit, parts))
+            out.append(Transcribe(item_id, pcm, key, emit, parts, wants_logprobs(session)))
         return out
 
-    def transcribed(self, item_id: str, text: str, emit: bool,
-                    audio_ms: float) -> list[Output]:
-        """A finished transcription: the item's transcript, and its events if ``emit``."""
+    def transcribed(self, item_id: str, text: str, emit: bool, audio_ms: float,
+                    logprobs: list[tuple[str, float]] | None = None,
+                    keep_audio: bool = True) -> list[Output]:
+        """A finished transcription: the item's transcript, and its events if ``emit``.
+
+        ``logprobs`` are the transcript's tokens as ``(text, logprob)``. They go on the wire
+        as ``{token, logprob, bytes}`` (``bytes``: the token text's UTF-8): ``completed``
+        carries them all and, when they spell the transcript, each delta is one token with
+        its own. ``keep_audio=False`` drops the item's audio once it is transcribed.
+        """
         if item_id not in self.conversation:
             return []
-        item = self.conversation.get(item_id).item
-        item["content"][0]["transcript"] = text
+        entry = self.conversation.get(item_id)
+        entry.item["content"][0]["transcript"] = text
+        if not keep_audio:
+            entry.audio.clear()
         if not emit:
             return []
         out: list[Output] = []
-        words = text.split(" ")
-        for i, word in enumerate(words):
-            delta = word if i == 0 else " " + word
-            if delta:
-                out.append(self._event(TRANSCRIPTION_DELTA, item_id=item_id, content_index=0,
-                                       delta=delta))
+        wire = None if logprobs is None else [
+            {"token": t, "logprob": lp, "bytes": list(t.encode())} for t, lp in logprobs]
+        for delta, entries in _deltas(text, wire):
+            fields: dict[str, Any] = {"logprobs": entries} if entries is not None else {}
+            out.append(self._event(TRANSCRIPTION_DELTA, item_id=item_id, content_index=0,
+                                   delta=delta, **fields))
+        fields = {"logprobs": wire} if wire is not None else {}
         out.append(self._event(
             TRANSCRIPTION_COMPLETED, item_id=item_id, content_index=0, transcript=text,
-            usage={"type": "duration", "seconds": round(audio_ms / 1000, 3)}))
+            usage={"type": "duration", "seconds": round(audio_ms / 1000, 3)}, **fields))
         return out
 
     def transcription_failed(self, item_id: str, message: str, emit: bool) -> list[Output]:
+        """A transcription that failed: an empty transcript, and the event if ``emit``."""
         if item_id in self.conversation:
             self.conversation.get(item_id).item["content"][0]["transcript"] = ""
         if not emit:
@@ -162,3 +174,20 @@ class ItemEvents:
         return [self._event(TRANSCRIPTION_FAILED, item_id=item_id, content_index=0,
                             error={"type": "transcription_error", "code": "asr_failed",
                                    "message": message, "param": None})]
+
+
+def _deltas(text: str, logprobs: list[dict[str, Any]] | None
+            ) -> list[tuple[str, list[dict[str, Any]] | None]]:
+    """The transcript's delta events: token by token with their log probabilities when
+    those spell the transcript, else word by word."""
+    if logprobs and "".join(e["token"] for e in logprobs).strip() == text:
+        lead = len("".join(e["token"] for e in logprobs)) - len(
+            "".join(e["token"] for e in logprobs).lstrip())
+        out = []
+        for e in logprobs:
+            piece, lead = e["token"][lead:], max(0, lead - len(e["token"]))
+            out.append((piece, [e]))
+        return [(d, e) for d, e in out if d or e]
+    words = text.split(" ")
+    pieces = [word if i == 0 else " " + word for i, word in enumerate(words)]
+    return [(p, None) for p in pieces if p]

@@ -12,6 +12,11 @@ or repetitive output (:func:`degenerate`) is redone with the next longer window 
 :data:`FALLBACK_MARGINS_S` (the last is the full 30 s). Several utterances decode in one
 ``generate`` call (:meth:`WhisperAsr.transcribe_many`). ``benchmarks/asr_windows.py``
 measured the choices.
+
+Log probabilities (:meth:`WhisperAsr.transcribe_batch_logprobs`) are the greedy decode's
+own: for each text token of the kept transcript, the log-softmax of the decoder's logits
+at the step that chose it (CTranslate2's ``return_logits_vocab``: over Whisper's vocabulary
+after token suppression, the distribution the greedy decode picked from).
 """
 
 from __future__ import annotations
@@ -53,6 +58,9 @@ LOGPROB_FLOOR: float | None = None
 COMPRESSION_LIMIT = 2.4  # Whisper's own threshold for "too repetitive"
 REPEAT_NGRAM = 4  # a run of this many words that occurs twice is taken for a loop
 MAX_LENGTH = 448  # Whisper's decoder context
+
+#: A decode's text tokens with their log probabilities: ``(token text, logprob)``.
+TokenLogprobs = list[tuple[str, float]]
 
 
 def default_model_dir() -> Path:
@@ -131,6 +139,8 @@ class Try:
     budget: int
     avg_logprob: float
     raw: str
+    #: Every text token's log probability (when asked for), in decode order.
+    logprobs: TokenLogprobs | None = None
 
 
 def judge(got: Try, logprob_floor: float | None = LOGPROB_FLOOR
@@ -165,6 +175,8 @@ class Decoded:
     #: ``(window_s, reason)`` of each rejected try.
     rejected: list[tuple[float, str]] = field(default_factory=list)
     cut: bool = False  # a restart was cut off the accepted decode
+    #: The kept text's tokens with their log probabilities (when asked for and known).
+    logprobs: TokenLogprobs | None = None
 
 
 class WhisperAsr:
@@ -240,12 +252,21 @@ class WhisperAsr:
         """Texts of several ``(24 kHz audio, prompt)`` jobs, decoded together."""
         return [d.text for d in self.transcribe_many([(self.to_16k(a), p) for a, p in jobs])]
 
-    def transcribe_many(self, items: Sequence[tuple[np.ndarray, str | None]]
-                        ) -> list[Decoded]:
+    def transcribe_batch_logprobs(self, jobs: Sequence[tuple[bytes | np.ndarray, str | None]]
+                                  ) -> list[tuple[str, TokenLogprobs | None]]:
+        """Like :meth:`transcribe_batch`, with each text token's log probability.
+
+        ``None`` for audio too long for one window (decoded by faster-whisper's own loop).
+        """
+        decoded = self.transcribe_many([(self.to_16k(a), p) for a, p in jobs], logprobs=True)
+        return [(d.text, d.logprobs) for d in decoded]
+
+    def transcribe_many(self, items: Sequence[tuple[np.ndarray, str | None]],
+                        logprobs: bool = False) -> list[Decoded]:
         """Guarded decodes of several 16 kHz utterances, batched into shared ``generate`` calls.
 
         Each item is ``(audio, prompt)``. Audio too long for one window goes through
-        :meth:`transcribe_full` on its own.
+        :meth:`transcribe_full` on its own. ``logprobs`` fills :attr:`Decoded.logprobs`.
         """
         out: list[Decoded | None] = [None] * len(items)
         level = {i: 0 for i in range(len(items))}
@@ -258,7 +279,7 @@ class WhisperAsr:
                 out[i] = Decoded(self._full(x, items[i][1]), seconds, FULL_WINDOW_S)
         while pending := [i for i in range(len(items)) if out[i] is None]:
             window = max(self._window(items[i][0].size / _RATE, level[i]) for i in pending)
-            results = self._generate_grouped([items[i] for i in pending], window)
+            results = self._generate_grouped([items[i] for i in pending], window, logprobs)
             for i, got in zip(pending, results, strict=True):
                 seconds = items[i][0].size / _RATE
                 last = level[i] + 1 >= len(self.margins)
@@ -266,7 +287,8 @@ class WhisperAsr:
                 if self.guard:
                     text, reason, cut = judge(got, self.logprob_floor)
                 if reason is None or last:
-                    out[i] = Decoded(text, seconds, window, rejected[i], cut)
+                    out[i] = Decoded(text, seconds, window, rejected[i], cut,
+                                     _kept(got.logprobs, text))
                 else:
                     rejected[i].append((window, reason))
                     level[i] += 1
@@ -279,7 +301,7 @@ class WhisperAsr:
         return min(FULL_WINDOW_S, seconds + margin)
 
     def _generate_grouped(self, items: Sequence[tuple[np.ndarray, str | None]],
-                          window_s: float) -> list[Try]:
+                          window_s: float, logprobs: bool = False) -> list[Try]:
         """:meth:`_generate` per prompt length (CTranslate2 wants one per batch)."""
         prompts = [self._prompt(p) for _, p in items]
         groups: dict[int, list[int]] = {}
@@ -288,13 +310,14 @@ class WhisperAsr:
         out: list[Try] = [Try("", 0, 0, 0.0, "")] * len(items)
         for members in groups.values():
             for i, r in zip(members, self._generate([items[i][0] for i in members],
-                                                    [prompts[i] for i in members], window_s),
+                                                    [prompts[i] for i in members], window_s,
+                                                    logprobs),
                             strict=True):
                 out[i] = r
         return out
 
-    def _generate(self, audio: Sequence[np.ndarray], prompts: list[list[int]], window_s: float
-                  ) -> list[Try]:
+    def _generate(self, audio: Sequence[np.ndarray], prompts: list[list[int]], window_s: float,
+                  logprobs: bool = False) -> list[Try]:
         """One batched ``generate`` of items padded to a ``window_s`` window."""
 
         frames = int(math.ceil(window_s * FRAMES_PER_S))
@@ -313,6 +336,7 @@ class WhisperAsr:
                 max_length=max_length,
                 return_scores=True,
                 return_no_speech_prob=True,
+                return_logits_vocab=logprobs,
                 suppress_blank=True,
                 suppress_tokens=self._suppress,
             )
@@ -325,7 +349,20 @@ class WhisperAsr:
             avg_logprob = r.scores[0] * len(ids) / (len(ids) + 1)
             if (r.no_speech_prob > 0.6 and avg_logprob < -1.0) or r.no_speech_prob > NO_SPEECH:
                 raw = text = ""
-            out.append(Try(text, len(ids), budget, avg_logprob, raw))
+            lps = self._token_logprobs(ids, r.logits[0]) if logprobs else None
+            out.append(Try(text, len(ids), budget, avg_logprob, raw, lps))
+        return out
+
+    def _token_logprobs(self, ids: list[int], logits: Sequence[Any]) -> TokenLogprobs:
+        """``(text, logprob)`` of each text token: log-softmax of its step's logits."""
+        tok = self._tokenizer
+        out: TokenLogprobs = []
+        for t, step in zip(ids, logits, strict=False):
+            if t >= tok.eot:  # timestamps and special tokens are not text
+                continue
+            z = np.asarray(step, dtype=np.float64).reshape(-1)
+            top = z.max()
+            out.append((tok.decode([t]), float(z[t] - top - np.log(np.exp(z - top).sum()))))
         return out
 
     def _encode(self, feats: np.ndarray) -> Any:
@@ -419,3 +456,19 @@ class WhisperAsr:
         tone = (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
         self.transcribe(tone)
         self.transcribe_full(tone)
+
+
+def _kept(logprobs: TokenLogprobs | None, text: str) -> TokenLogprobs | None:
+    """The tokens that spell ``text`` (a decode's kept start), or None if they do not."""
+    if logprobs is None:
+        return None
+    if not text:
+        return []
+    spelled = ""
+    for n, (token, _) in enumerate(logprobs, 1):
+        spelled += token
+        if spelled.strip() == text:
+            return logprobs[:n]
+        if len(spelled.strip()) > len(text):
+            break
+    return None
