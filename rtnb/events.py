@@ -72,6 +72,14 @@ RATE_LIMITS_UPDATED = "rate_limits.updated"
 OUTPUT_AUDIO_STARTED = "output_audio_buffer.started"
 OUTPUT_AUDIO_STOPPED = "output_audio_buffer.stopped"
 OUTPUT_AUDIO_CLEARED = "output_audio_buffer.cleared"
+MCP_LIST_TOOLS_IN_PROGRESS = "mcp_list_tools.in_progress"
+MCP_LIST_TOOLS_COMPLETED = "mcp_list_tools.completed"
+MCP_LIST_TOOLS_FAILED = "mcp_list_tools.failed"
+MCP_CALL_ARGUMENTS_DELTA = "response.mcp_call_arguments.delta"
+MCP_CALL_ARGUMENTS_DONE = "response.mcp_call_arguments.done"
+MCP_CALL_IN_PROGRESS = "response.mcp_call.in_progress"
+MCP_CALL_COMPLETED = "response.mcp_call.completed"
+MCP_CALL_FAILED = "response.mcp_call.failed"
 
 #: Text streamed by the assistant, spoken or written.
 TEXT_DELTAS = frozenset({AUDIO_TRANSCRIPT_DELTA, TEXT_DELTA})

@@ -69,6 +69,13 @@ class Conversation:
         self._entries[item_id] = entry
         return prev
 
+    def previous_id(self, item_id: str) -> str | None:
+        """The id of the item before ``item_id`` (None: it is first, or not here)."""
+        if item_id not in self._entries:
+            return None
+        index = self._order.index(item_id)
+        return self._order[index - 1] if index > 0 else None
+
     def delete(self, item_id: str) -> None:
         self.get(item_id)
         del self._entries[item_id]
@@ -114,6 +121,35 @@ class Conversation:
         entry.frozen = True
 
     def history(self) -> list[dict[str, Any]]:
-        """Items for a brain: messages and function items, oldest first."""
-        return [copy.deepcopy(e.item) for e in (self._entries[i] for i in self._order)
-                if e.item.get("type") in ("message", "function_call", "function_call_output")]
+        """Items for a brain: messages and function items, oldest first.
+
+        A brain knows function calls only, so a finished ``mcp_call`` reads as a
+        ``function_call`` with its ``function_call_output`` (the output, or the error's
+        message), and a declined approval as a call whose output says it was declined.
+        """
+        out: list[dict[str, Any]] = []
+        for entry in (self._entries[i] for i in self._order):
+            item = entry.item
+            kind = item.get("type")
+            if kind in ("message", "function_call", "function_call_output"):
+                out.append(copy.deepcopy(item))
+            elif kind == "mcp_call" and (item.get("output") is not None or item.get("error")):
+                result = item["output"] if item.get("output") is not None else \
+                    f"Error: {item['error'].get('message', 'the tool failed')}"
+                out += _as_function_call(item["id"], item["name"], item["arguments"], result)
+            elif kind == "mcp_approval_response" and not item.get("approve"):
+                request = self._entries.get(item.get("approval_request_id", ""))
+                if request is not None:
+                    req = request.item
+                    out += _as_function_call(req["id"], req["name"], req["arguments"],
+                                             f"{req['name']} was not run: the call was declined."
+                                             + (f" {item['reason']}" if item.get("reason")
+                                                else ""))
+        return out
+
+
+def _as_function_call(call_id: str, name: str, arguments: str, output: str
+                      ) -> list[dict[str, Any]]:
+    return [{"type": "function_call", "id": call_id, "call_id": call_id, "name": name,
+             "arguments": arguments, "status": "completed"},
+            {"type": "function_call_output", "call_id": call_id, "output": output}]

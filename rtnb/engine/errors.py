@@ -22,6 +22,7 @@ CODES: dict[str, str] = {
     "conversation_already_has_active_response": "invalid_request_error",
     "response_cancel_not_active": "invalid_request_error",
     "unsupported_event": "invalid_request_error",
+    "mcp_list_tools_failed": "invalid_request_error",
     "server_error": "server_error",
 }
 

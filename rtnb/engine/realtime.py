@@ -21,6 +21,7 @@ from .config import wants_logprobs
 from .core import (
     CancelResponse,
     Discard,
+    ListMcpTools,
     Output,
     PredictTurnEnd,
     RealtimeCore,
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("rtnb.engine")
 
+#: Most brain rounds in one response (each round may run MCP tools the next one reads).
+MAX_TOOL_ROUNDS = 4
 #: Audio deltas carry at most this much audio (ms); the first one is sent as soon as
 #: the first sentence is synthesised.
 CHUNK_MS = 200
@@ -93,6 +96,8 @@ class RealtimeConnection:
                 self._drop(out.keys)
             elif isinstance(out, PredictTurnEnd):
                 self._spawn(self._predict_turn_end(out))
+            elif isinstance(out, ListMcpTools):
+                self._spawn(self._list_mcp_tools(out))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -168,6 +173,35 @@ class RealtimeConnection:
             return None
         return self.engine.turn_model.probability(job.audio)
 
+    # -- MCP tools ---------------------------------------------------------------------------
+
+    async def _list_mcp_tools(self, job: ListMcpTools) -> None:
+        from .mcp_client import McpFailure, list_tools
+
+        try:
+            outputs = self.core.mcp_tools_listed(job.item_id, await list_tools(job.tool))
+        except McpFailure as exc:
+            outputs = self.core.mcp_tools_failed(job.item_id, str(exc))
+        await self.dispatch(outputs)
+
+    async def _run_mcp(self, rid: str, server: Any, name: str, arguments: str,
+                       approval_request_id: str | None = None) -> None:
+        """Run one MCP call inside response ``rid``, reporting it as it goes."""
+        from .mcp_client import McpFailure, call_tool
+
+        label = server.config["server_label"]
+        await self.dispatch(self.core.output_mcp_call(rid, label, name, arguments,
+                                                      approval_request_id))
+        try:
+            args = json.loads(arguments or "{}")
+            output, error = await call_tool(server.config, name, args), None
+        except McpFailure as exc:
+            output, error = None, exc.error
+        except ValueError as exc:
+            output, error = None, {"type": "tool_execution_error",
+                                   "message": f"The arguments are not JSON: {exc}"}
+        await self.dispatch(self.core.output_mcp_result(rid, output, error))
+
     # -- responses ---------------------------------------------------------------------------
 
     async def _respond(self, rid: str) -> None:
@@ -177,32 +211,61 @@ class RealtimeConnection:
                 fut = self._transcripts.get(item_id)
                 if fut is not None:
                     await asyncio.shield(fut)
-            request = core.brain_request(rid)
-            if _after_idle_timeout(request.history):
-                reply = BrainReply(text=IDLE_PROMPT)
-            else:
-                reply = await self.engine.brain.respond(request)
-            text, incomplete = _fit(reply.text or "", request.max_output_chars)
-            if text:
-                await self.dispatch(core.output_message(rid))
-                params = core.responses[rid].params
-                if "audio" in params["output_modalities"]:
-                    async for piece, pcm in self._speak(text, params["voice"], params["speed"]):
-                        await self.dispatch(core.output_chunk(rid, piece, pcm))
-                else:
-                    for piece in _text_pieces(text):
-                        await self.dispatch(core.output_chunk(rid, piece))
-                await self.dispatch(core.output_message_done(rid))
-            if not incomplete:
-                for call in reply.tool_calls:
-                    await self.dispatch(core.output_function_call(
-                        rid, call.name, json.dumps(call.arguments)))
+            approved = core.approved_call(rid)
+            if approved is not None:
+                found = core.mcp_tool(rid, approved["name"])
+                if found is not None:
+                    await self._run_mcp(rid, found[0], approved["name"], approved["arguments"],
+                                        approved["id"])
+            incomplete = False
+            for _ in range(MAX_TOOL_ROUNDS):
+                incomplete, ran_tools = await self._brain_round(rid)
+                if incomplete or not ran_tools:
+                    break
             await self.dispatch(core.finish(rid, "max_output_tokens" if incomplete else None))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             _log_failure(f"response {rid}", exc)
             await self.dispatch(core.fail(rid, f"{type(exc).__name__}: {exc}"))
+
+    async def _brain_round(self, rid: str) -> tuple[bool, bool]:
+        """Ask the brain once and output its reply: ``(cut at the token limit, ran MCP tools)``.
+
+        Function calls go to the client; MCP calls run here (or wait for approval), and
+        the next round reads their results.
+        """
+        core = self.core
+        request = core.brain_request(rid)
+        if _after_idle_timeout(request.history):
+            reply = BrainReply(text=IDLE_PROMPT)
+        else:
+            reply = await self.engine.brain.respond(request)
+        text, incomplete = _fit(reply.text or "", request.max_output_chars)
+        if text:
+            await self.dispatch(core.output_message(rid))
+            params = core.responses[rid].params
+            if "audio" in params["output_modalities"]:
+                async for piece, pcm in self._speak(text, params["voice"], params["speed"]):
+                    await self.dispatch(core.output_chunk(rid, piece, pcm))
+            else:
+                for piece in _text_pieces(text):
+                    await self.dispatch(core.output_chunk(rid, piece))
+            await self.dispatch(core.output_message_done(rid))
+        ran = False
+        if not incomplete:
+            for call in reply.tool_calls:
+                arguments = json.dumps(call.arguments)
+                mcp = core.mcp_tool(rid, call.name)
+                if mcp is None:
+                    await self.dispatch(core.output_function_call(rid, call.name, arguments))
+                elif mcp[1]:  # needs approval: the client's answer starts the next response
+                    await self.dispatch(core.output_mcp_approval_request(
+                        rid, mcp[0].config["server_label"], call.name, arguments))
+                else:
+                    await self._run_mcp(rid, mcp[0], call.name, arguments)
+                    ran = True
+        return incomplete, ran
 
     async def _speak(self, text: str, voice: str, speed: float
                      ) -> AsyncIterator[tuple[str, bytes]]:

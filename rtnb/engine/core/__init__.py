@@ -73,6 +73,7 @@ from .effects import (
     ClearOutputAudio,
     Discard,
     Effect,
+    ListMcpTools,
     Output,
     PredictTurnEnd,
     Span,
@@ -90,7 +91,8 @@ from .input_audio import (
     SpeechStarted,
     SpeechStopped,
 )
-from .items import ItemEvents
+from .items import ItemEvents, assign_item_id
+from .mcp import McpServer, McpServers, masked, needs_approval
 from .output import OutputStream
 from .response_params import (
     RATE_LIMITS,
@@ -114,7 +116,7 @@ from .validation import (
 
 __all__ = [
     "RealtimeCore", "Response", "Effect", "Output", "Span", "StartResponse", "CancelResponse",
-    "Transcribe", "Speculate", "Discard", "ClearOutputAudio", "PredictTurnEnd",
+    "Transcribe", "Speculate", "Discard", "ClearOutputAudio", "PredictTurnEnd", "ListMcpTools",
     "client_event_models", "MAX_APPEND_BYTES", "MIN_COMMIT_MS", "MAX_BUFFER_BYTES",
     "MAX_JSON_DEPTH", "PAUSE_MS", "TURN_MODEL_WINDOW_MS",
 ]
@@ -158,6 +160,7 @@ class RealtimeCore:
         self.input_audio = InputAudio(vad_factory, turn_model)
         self.items = ItemEvents(self.conversation, self.event, self.new_id)
         self.output = OutputStream(self.conversation, self.event, self.new_id)
+        self.mcp = McpServers(self.conversation, self.event, self.new_id)
         #: The item id announced by ``speech_started`` for the turn in progress.
         self._speech_item: str | None = None
         self.input_audio.configure(self.turn_detection)
@@ -207,6 +210,8 @@ class RealtimeCore:
             kind = event_type(obj, _HANDLERS)
             if kind == INPUT_AUDIO_APPEND:
                 return self._append(obj)  # hot path: checked by hand
+            if kind == ITEM_CREATE:
+                assign_item_id(obj, self.new_id)
             return _HANDLERS[kind](self, validated(kind, obj))
         except ProtocolError as err:
             return [self.error(err, client_id)]
@@ -229,7 +234,11 @@ class RealtimeCore:
         if self.turn_detection != old_td:
             out += self.input_audio.discard_parts()
             self.input_audio.configure(self.turn_detection)
-        return [*out, self.event(SESSION_UPDATED, session=self.session)]
+        listing: list[Output] = []
+        if ev["session"].get("tools") is not None:  # the client's own, secrets included
+            listing = self.mcp.configure(ev["session"]["tools"])
+            self.session["tools"] = [masked(t) for t in self.session["tools"]]
+        return [*out, self.event(SESSION_UPDATED, session=self.session), *listing]
 
     # -- input audio and turns ---------------------------------------------------------------
 
@@ -333,7 +342,13 @@ class RealtimeCore:
     # -- conversation items ------------------------------------------------------------------
 
     def _item_create(self, ev: dict) -> list[Output]:
-        return self.items.create(ev, self.session)
+        out = self.items.create(ev, self.session)
+        item = ev["item"]
+        if item.get("type") == "mcp_approval_response":
+            # The answer continues the conversation at once: an approved call runs first.
+            request = self.conversation.get(item["approval_request_id"]).item
+            out += self._create_response({}, approved=request if item.get("approve") else None)
+        return out
 
     def _item_retrieve(self, ev: dict) -> list[Output]:
         return self.items.retrieve(ev)
@@ -354,7 +369,7 @@ class RealtimeCore:
         req = {k: v for k, v in (ev.get("response") or {}).items() if v is not None}
         return self._create_response(req)
 
-    def _create_response(self, req: dict) -> list[Output]:
+    def _create_response(self, req: dict, approved: dict | None = None) -> list[Output]:
         in_band = req.get("conversation", "auto") != "none"
         active = blocking(self.lifecycle, in_band)
         if active is not None:
@@ -364,7 +379,7 @@ class RealtimeCore:
                 "Wait until the response is finished before creating a new one.")
         params = response_params(self.session, req)
         rid = self.new_id("resp")
-        resp = Response(id=rid, params=params, in_band=in_band)
+        resp = Response(id=rid, params=params, in_band=in_band, approved=approved)
         if "input" in req:
             resp.input_items = resolve_input(self.conversation, req["input"])
         if params["audio_format"] != "audio/pcm":
@@ -378,8 +393,9 @@ class RealtimeCore:
         return response_object(resp, self.conversation, "conv_" + self._tag)
 
     def brain_request(self, rid: str) -> BrainRequest:
-        """What the brain is asked for response ``rid``."""
-        return brain_request(self.responses[rid], self.conversation)
+        """What the brain is asked for response ``rid`` (listed MCP tools included)."""
+        resp = self.responses[rid]
+        return brain_request(resp, self.conversation, self.mcp.functions(resp.params["tools"]))
 
     def pending_transcripts(self, rid: str) -> list[str]:
         """User audio items this response must wait for (their transcript is not in yet)."""
@@ -428,6 +444,63 @@ class RealtimeCore:
         self._step(resp, Close(item_id))
         return out
 
+    # -- MCP tools ---------------------------------------------------------------------------
+
+    def mcp_tools_listed(self, item_id: str, tools: list[dict[str, Any]]) -> list[Output]:
+        """Report the tools a :class:`ListMcpTools` found."""
+        return self.mcp.listed(item_id, tools)
+
+    def mcp_tools_failed(self, item_id: str, message: str) -> list[Output]:
+        """Report that a :class:`ListMcpTools` failed."""
+        return self.mcp.failed(item_id, message)
+
+    def mcp_tool(self, rid: str, name: str) -> tuple[McpServer, bool] | None:
+        """The MCP server whose tool ``name`` response ``rid`` may call, and whether the
+        call needs approval; None when ``name`` is no MCP tool of the response."""
+        found = self.mcp.find(self.responses[rid].params["tools"], name)
+        if found is None:
+            return None
+        server, tool = found
+        return server, needs_approval(server.config, tool)
+
+    def approved_call(self, rid: str) -> dict[str, Any] | None:
+        """The approved ``mcp_approval_request`` response ``rid`` runs first, if any."""
+        return self.responses[rid].approved
+
+    def output_mcp_call(self, rid: str, server_label: str, name: str, arguments: str,
+                        approval_request_id: str | None = None) -> list[Output]:
+        """Open an ``mcp_call`` item; the I/O layer runs it and reports with
+        :meth:`output_mcp_result`."""
+        resp = self._live(rid)
+        if resp is None:
+            return []
+        item_id, out = self.output.mcp_call(resp, server_label, name, arguments,
+                                            approval_request_id)
+        self._step(resp, Open(item_id))
+        return out
+
+    def output_mcp_result(self, rid: str, output: str | None,
+                          error: dict[str, Any] | None = None) -> list[Output]:
+        """Close the open ``mcp_call`` with its output or error."""
+        resp = self._live(rid)
+        if resp is None or resp.mcp_call is None:
+            return []
+        item_id = resp.mcp_call
+        out = self.output.mcp_result(resp, output, error)
+        self._step(resp, Close(item_id))
+        return out
+
+    def output_mcp_approval_request(self, rid: str, server_label: str, name: str,
+                                    arguments: str) -> list[Output]:
+        """Ask the client to approve a call (``mcp_approval_request``)."""
+        resp = self._live(rid)
+        if resp is None:
+            return []
+        item_id, out = self.output.mcp_approval_request(resp, server_label, name, arguments)
+        self._step(resp, Open(item_id))
+        self._step(resp, Close(item_id))
+        return out
+
     # -- termination -------------------------------------------------------------------------
 
     def finish(self, rid: str, incomplete_reason: str | None = None) -> list[Output]:
@@ -454,6 +527,13 @@ class RealtimeCore:
             item_id = resp.message
             out.extend(self.output.close_message(
                 resp, "completed" if isinstance(how, Finish) else "incomplete"))
+            self._step(resp, Close(item_id))
+        if resp.mcp_call is not None:  # cut off while the server was running it
+            item_id = resp.mcp_call
+            out.extend(self.output.mcp_result(resp, None, {
+                "type": "tool_execution_error",
+                "message": f"The response ended ({getattr(how, 'reason', None) or 'stopped'}) "
+                           f"before the tool answered."}))
             self._step(resp, Close(item_id))
         self._step(resp, how)
         if self.turn_detection is not None and resp.in_band:

@@ -92,5 +92,14 @@ class PredictTurnEnd(Effect):
     audio: bytes
 
 
+@dataclass(frozen=True)
+class ListMcpTools(Effect):
+    """List the tools of the MCP server that session tool ``tool`` names; report them with
+    ``RealtimeCore.mcp_tools_listed`` (or ``mcp_tools_failed``) and ``item_id``."""
+
+    item_id: str
+    tool: dict[str, Any]
+
+
 #: What the core returns: server events (dicts with an ``event_id``) and effects, in order.
 Output = dict[str, Any] | Effect

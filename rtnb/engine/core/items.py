@@ -32,6 +32,18 @@ from .validation import item_audio
 EventMaker = Callable[..., dict[str, Any]]
 
 
+def assign_item_id(obj: dict[str, Any], new_id: Callable[[str], str]) -> None:
+    """Give an ``mcp_approval_response`` without an ``id`` one before it is validated.
+
+    The SDK's model requires the id, but clients leave it to the server (the JavaScript
+    Agents SDK sends none), as for every other item.
+    """
+    item = obj.get("item")
+    if isinstance(item, dict) and item.get("type") == "mcp_approval_response" \
+            and item.get("id") is None:
+        item["id"] = new_id("mcpa")
+
+
 def transcribes(session: dict[str, Any]) -> bool:
     """The session asked for input transcription events."""
     return session["audio"]["input"].get("transcription") is not None
@@ -53,7 +65,8 @@ class ItemEvents:
     # -- client events ---------------------------------------------------------------------
 
     def create(self, ev: dict, session: dict[str, Any]) -> list[Output]:
-        """``conversation.item.create``: a message, a function call or its output."""
+        """``conversation.item.create``: a message, a function call or its output, or the
+        answer to an MCP approval request."""
         item = dict(ev["item"])
         kind = item.get("type")
         if item.get("id") is None:  # absent or null: the server assigns one
@@ -92,6 +105,17 @@ class ItemEvents:
                 raise ProtocolError("invalid_value",
                                     f"No tool call found for function call output with "
                                     f"call_id '{call_id}'.", "item.call_id")
+        elif kind == "mcp_approval_response":
+            request_id = item.get("approval_request_id")
+            if not any(i.get("type") == "mcp_approval_request" and i.get("id") == request_id
+                       for i in self.conversation.items()):
+                raise ProtocolError("invalid_value", f"No MCP approval request found with id "
+                                    f"'{request_id}'.", "item.approval_request_id")
+            if any(i.get("type") == "mcp_approval_response"
+                   and i.get("approval_request_id") == request_id
+                   for i in self.conversation.items()):
+                raise ProtocolError("invalid_value", f"MCP approval request '{request_id}' "
+                                    f"was already answered.", "item.approval_request_id")
         else:
             raise ProtocolError("invalid_value", f"Unsupported item type '{kind}'.", "item.type")
         previous = self.conversation.add(Entry(item=item, audio=audio),

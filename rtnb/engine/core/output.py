@@ -1,5 +1,5 @@
-"""Streaming a response's output: assistant messages (text, or audio with its transcript)
-and function calls, with their ``response.*`` and, in band, ``conversation.item.*`` events.
+"""Streaming a response's output: assistant messages (text, or audio with its transcript),
+function calls, and MCP calls and approval requests, with their ``response.*`` and, in band, ``conversation.item.*`` events.
 
 The core decides *whether* a response may still output (its lifecycle); :class:`OutputStream`
 builds the items and events, records in-band output in the conversation, and encodes the
@@ -25,6 +25,11 @@ from ...events import (
     CONTENT_PART_DONE,
     ITEM_ADDED,
     ITEM_DONE,
+    MCP_CALL_ARGUMENTS_DELTA,
+    MCP_CALL_ARGUMENTS_DONE,
+    MCP_CALL_COMPLETED,
+    MCP_CALL_FAILED,
+    MCP_CALL_IN_PROGRESS,
     OUTPUT_ITEM_ADDED,
     OUTPUT_ITEM_DONE,
     TEXT_DELTA,
@@ -55,16 +60,9 @@ class OutputStream:
         out: list[Output] = [self._event(response_event, response_id=resp.id,
                                          output_index=index, item=snap)]
         if resp.in_band:
-            previous = self._previous_of(item["id"])
+            previous = self.conversation.previous_id(item["id"])
             out.append(self._event(conversation_event, previous_item_id=previous, item=snap))
         return out
-
-    def _previous_of(self, item_id: str) -> str | None:
-        items = [i["id"] for i in self.conversation.items()]
-        if item_id not in items:
-            return None
-        index = items.index(item_id)
-        return items[index - 1] if index > 0 else None
 
     def open_message(self, resp: Response) -> tuple[str, list[Output]]:
         """Open an assistant message; returns its item id and events."""
@@ -169,3 +167,49 @@ class OutputStream:
         resp.text_chars += len(arguments)
         out.extend(self._item_events(resp, "done", item))
         return item_id, out
+
+    def mcp_call(self, resp: Response, server_label: str, name: str, arguments: str,
+                 approval_request_id: str | None = None) -> tuple[str, list[Output]]:
+        """Open an ``mcp_call`` item: its arguments, then ``response.mcp_call.in_progress``."""
+        item_id = self._new_id("item")
+        item: dict[str, Any] = {
+            "id": item_id, "object": "realtime.item", "type": "mcp_call",
+            "server_label": server_label, "name": name, "arguments": "",
+            "approval_request_id": approval_request_id, "output": None, "error": None}
+        resp.output.append(item)
+        resp.mcp_call = item_id
+        if resp.in_band:
+            self.conversation.add(Entry(item=item))
+        out = self._item_events(resp, "added", item)
+        ids = {"response_id": resp.id, "item_id": item_id, "output_index": len(resp.output) - 1}
+        out.append(self._event(MCP_CALL_ARGUMENTS_DELTA, delta=arguments, **ids))
+        out.append(self._event(MCP_CALL_ARGUMENTS_DONE, arguments=arguments, **ids))
+        item["arguments"] = arguments
+        resp.text_chars += len(arguments)
+        out.append(self._event(MCP_CALL_IN_PROGRESS, item_id=item_id,
+                               output_index=ids["output_index"]))
+        return item_id, out
+
+    def mcp_result(self, resp: Response, output: str | None, error: dict[str, Any] | None
+                   ) -> list[Output]:
+        """Close the open ``mcp_call`` with its output, or its error (``.failed``)."""
+        item = next(i for i in resp.output if i["id"] == resp.mcp_call)
+        item["output"], item["error"] = output, error
+        index = resp.output.index(item)
+        out: list[Output] = [self._event(MCP_CALL_FAILED if error else MCP_CALL_COMPLETED,
+                                         item_id=item["id"], output_index=index)]
+        out.extend(self._item_events(resp, "done", item))
+        resp.mcp_call = None
+        return out
+
+    def mcp_approval_request(self, resp: Response, server_label: str, name: str,
+                             arguments: str) -> tuple[str, list[Output]]:
+        """A whole ``mcp_approval_request`` item: the call waits for the client's answer."""
+        item_id = self._new_id("mcpr")
+        item = {"id": item_id, "object": "realtime.item", "type": "mcp_approval_request",
+                "server_label": server_label, "name": name, "arguments": arguments}
+        resp.output.append(item)
+        if resp.in_band:
+            self.conversation.add(Entry(item=item))
+        return item_id, [*self._item_events(resp, "added", item),
+                         *self._item_events(resp, "done", item)]

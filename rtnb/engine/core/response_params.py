@@ -9,6 +9,7 @@ and checks them once; the rest of the core reads them from the :class:`Response`
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,10 @@ class Response:
     #: Current open message: item id, content index, audio offset (ms) of the next chunk.
     message: str | None = None
     audio_cursor_ms: float = 0.0
+    #: The ``mcp_call`` item being run, if any.
+    mcp_call: str | None = None
+    #: The approved ``mcp_approval_request`` item this response runs first, if any.
+    approved: dict[str, Any] | None = None
 
     @property
     def active(self) -> bool:
@@ -164,15 +169,18 @@ def usage(resp: Response, conversation: Conversation) -> dict[str, Any]:
     }
 
 
-def brain_request(resp: Response, conversation: Conversation) -> BrainRequest:
-    """What the brain sees for ``resp``: its parameters and the history it answers."""
+def brain_request(resp: Response, conversation: Conversation,
+                  mcp_functions: Sequence[dict[str, Any]] = ()) -> BrainRequest:
+    """What the brain sees for ``resp``: its parameters and the history it answers, with
+    the listed MCP tools as ``mcp_functions`` beside its function tools."""
     p = resp.params
     history = resp.input_items if resp.input_items else (
         conversation.history() if resp.in_band or p["conversation"] != "none" else [])
     max_chars = None
     if isinstance(p["max_output_tokens"], int):
         max_chars = p["max_output_tokens"] * 4
-    return BrainRequest(instructions=p["instructions"], tools=p["tools"],
+    tools = [t for t in p["tools"] if t.get("type", "function") == "function"]
+    return BrainRequest(instructions=p["instructions"], tools=[*tools, *mcp_functions],
                         tool_choice=p["tool_choice"], history=history,
                         max_output_chars=max_chars)
 
