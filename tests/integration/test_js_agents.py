@@ -2,7 +2,8 @@
 
 ``node tests/js/agents_ws.mjs`` runs a RealtimeSession with ``transport: 'websocket'``
 against the real engine: text, a tool, a handoff, an output guardrail, a spoken turn
-under server VAD and a barge-in. The script checks every server event against the
+under server VAD, a barge-in, and a hosted MCP tool that the engine runs against our own
+MCP server (tests/mcp_server.py), with an approval given through the SDK. The script checks every server event against the
 SDK's own zod union (the SDK would silently drop one that fails); this test asserts
 on its report.
 """
@@ -17,12 +18,20 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")
-def report(engine, speech, tmp_path_factory):
+def orders():
+    from tests.mcp_server import orders
+
+    with orders() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def report(engine, speech, orders, tmp_path_factory):
     folder = tmp_path_factory.mktemp("js-speech")
     question, stop = folder / "question.pcm", folder / "stop.pcm"
     question.write_bytes(speech.utterance("What's the weather in Paris?"))
     stop.write_bytes(speech.utterance("Stop, please. Wait a moment."))
-    return jsharness.run("agents_ws.mjs", engine.url, str(question), str(stop))
+    return jsharness.run("agents_ws.mjs", engine.url, str(question), str(stop), orders.url)
 
 
 def test_every_server_event_passes_the_sdks_zod_schemas(report):
@@ -73,3 +82,18 @@ def test_barge_in_truncates_at_what_the_sdk_played(report):
     assert 0 < barge["audioEndMs"] < 8000
     heard = barge["heardTranscript"]
     assert barge["fullTranscript"].startswith(heard) and heard != barge["fullTranscript"]
+
+
+def test_hosted_mcp_tool_runs_on_the_engine_and_an_approval_continues_it(report, orders):
+    mcp = report["scenarios"]["mcp"]
+    assert mcp["listed"] == ["cancel_order", "check_warehouse", "get_order_status"]
+    assert mcp["lookup"]["name"] == "get_order_status"
+    assert mcp["lookup"]["arguments"] == {"order_id": "A1234"}
+    assert "shipped yesterday" in mcp["lookup"]["output"]
+    assert "shipped yesterday" in mcp["lookupText"]
+    assert mcp["approvalFor"] == "mcp_approval_request"
+    assert mcp["cancel"]["arguments"] == {"order_id": "B77"}
+    assert "cancelled" in mcp["cancel"]["output"] and "cancelled" in mcp["cancelText"]
+    assert ("cancel_order", {"order_id": "B77"}) in orders.calls
+    assert {"mcp_list_tools.completed", "response.mcp_call.completed",
+            "response.mcp_call_arguments.done"} <= set(mcp["types"])

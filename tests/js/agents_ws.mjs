@@ -1,9 +1,10 @@
 // The stock JavaScript Agents SDK (@openai/agents) against rtnb's local engine, over
 // WebSocket in Node. Driven by tests/test_js_agents.py:
 //
-//   node agents_ws.mjs ws://127.0.0.1:PORT/v1 question.pcm stop.pcm
+//   node agents_ws.mjs ws://127.0.0.1:PORT/v1 question.pcm stop.pcm [http://MCP-SERVER/mcp]
 //
-// (the .pcm files are 24 kHz PCM16 speech). Every server event the SDK receives is
+// (the .pcm files are 24 kHz PCM16 speech; with an MCP server URL, a hosted MCP tool that
+// the engine runs is tried too: tests/mcp_server.py's orders server). Every server event the SDK receives is
 // checked against the SDK's own zod union (realtimeServerEventSchema); the SDK itself
 // silently drops events that fail it, so the test must look. Prints one JSON line.
 import fs from 'node:fs';
@@ -11,10 +12,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { hostedMcpTool } from '@openai/agents';
 import { RealtimeAgent, RealtimeSession, tool } from '@openai/agents/realtime';
 import { z } from 'zod';
 
-const [baseUrl, questionPcm, stopPcm] = process.argv.slice(2);
+const [baseUrl, questionPcm, stopPcm, mcpUrl] = process.argv.slice(2);
 const MODEL = 'gpt-realtime-2.1';
 const LONG_REPLY = 'This is a long answer. It has several sentences, and each one takes a '
   + 'while to say. You can interrupt me at any time before I get to the end of it.';
@@ -215,6 +217,39 @@ try {
     audioEndMs: cut.audio_end_ms, itemMatches: cut.item_id === first.item_id,
     speechStarted: log.slice(at).some(ofType('input_audio_buffer.speech_started')),
     heardTranscript: retrieved.item.content[0].transcript, fullTranscript: LONG_REPLY };
+  session.close();
+}
+
+// 7. A hosted MCP tool, run by the engine: a lookup runs at once, a cancel waits for the
+// SDK's approval (session.approve sends the mcp_approval_response).
+if (mcpUrl) {
+  const { session, log } = await open(new RealtimeAgent({
+    name: 'Assistant', instructions: 'Help with orders.',
+    tools: [hostedMcpTool({ serverLabel: 'orders', serverUrl: mcpUrl,
+      requireApproval: { never: { toolNames: ['get_order_status'] } } })] }));
+  const listed = await serverEvent(log, ofType('conversation.item.done',
+    (e) => e.item.type === 'mcp_list_tools'));
+  const looked = waitFor(session, 'mcp_tool_call_completed');
+  session.sendMessage("What's the status of order A1234?");
+  const [, , lookup] = await looked;
+  const [, , lookupText] = await waitFor(session, 'agent_end', 30000,
+    (_c, _a, t) => /shipped/i.test(t));
+  const asked = waitFor(session, 'tool_approval_requested');
+  session.sendMessage('Please cancel order B77.');
+  const [, , request] = await asked;
+  const cancelled = waitFor(session, 'mcp_tool_call_completed');
+  await session.approve(request.approvalItem);
+  const [, , cancel] = await cancelled;
+  const [, , cancelText] = await waitFor(session, 'agent_end', 30000,
+    (_c, _a, t) => /cancelled/i.test(t));
+  report.scenarios.mcp = {
+    listed: listed.item.tools.map((t) => t.name).sort(),
+    lookup: { name: lookup.name, arguments: JSON.parse(lookup.arguments), output: lookup.output },
+    lookupText,
+    approvalFor: request.type,
+    cancel: { name: cancel.name, arguments: JSON.parse(cancel.arguments), output: cancel.output },
+    cancelText,
+    types: [...new Set(log.map((e) => e.type))] };
   session.close();
 }
 } catch (error) {

@@ -182,7 +182,10 @@ class OutputStream:
             self.conversation.add(Entry(item=item))
         out = self._item_events(resp, "added", item)
         ids = {"response_id": resp.id, "item_id": item_id, "output_index": len(resp.output) - 1}
-        out.append(self._event(MCP_CALL_ARGUMENTS_DELTA, delta=arguments, **ids))
+        # The JavaScript SDK's schema requires ``obfuscation`` (padding that hides a delta's
+        # length on the wire; nothing to hide on loopback, so it is empty).
+        out.append(self._event(MCP_CALL_ARGUMENTS_DELTA, delta=arguments, obfuscation="",
+                               **ids))
         out.append(self._event(MCP_CALL_ARGUMENTS_DONE, arguments=arguments, **ids))
         item["arguments"] = arguments
         resp.text_chars += len(arguments)
