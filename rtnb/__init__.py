@@ -19,6 +19,8 @@ _EXPORTS = {
     "ScriptedTransport": "rtnb.session",
     "SyncSession": "rtnb.session",
     "Recording": "rtnb.session",
+    "Transcriber": "rtnb.transcriber",
+    "Transcript": "rtnb.transcriber",
     "load": "rtnb.session",
     "Agent": "rtnb.agents",
     "tool": "rtnb.agents",

@@ -106,3 +106,16 @@ def test_no_source_names_a_deprecated_model_outside_rtnb_models():
             if name in deprecated:
                 offenders.append(f"{path.relative_to(root)}: {name}")
     assert not offenders
+
+
+def test_a_transcriber_on_openai_asks_for_the_current_transcription_model(monkeypatch):
+    import rtnb
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.delenv("RTNB_TRANSCRIPTION_MODEL", raising=False)
+    t = rtnb.Transcriber(backend="openai", language="en", turn_detection="semantic_vad")
+    config = t.session_config()
+    assert config["audio"]["input"]["transcription"] == {
+        "model": models.DEFAULTS["transcription"], "language": "en"}
+    assert config["audio"]["input"]["turn_detection"] == {"type": "semantic_vad"}
+    assert "include" not in config and "sk-test" not in repr(t)
