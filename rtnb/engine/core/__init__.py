@@ -52,7 +52,13 @@ from ...events import (
     TIMEOUT_TRIGGERED,
 )
 from ..brain.base import BrainRequest
-from ..config import default_session, default_transcription_session, format_type, merge_session
+from ..config import (
+    LOCAL_MODEL,
+    default_session,
+    default_transcription_session,
+    format_type,
+    merge_session,
+)
 from ..conversation import Conversation
 from ..errors import ProtocolError
 from ..responses import (
@@ -141,7 +147,7 @@ class RealtimeCore:
     #: ``output_audio_buffer.clear`` is accepted and becomes :class:`ClearOutputAudio`.
     server_playback = False
 
-    def __init__(self, *, model: str = "rtnb-local",
+    def __init__(self, *, model: str = LOCAL_MODEL,
                  vad_factory: Callable[[], Any] | None = None,
                  turn_model: bool = False, intent: str | None = None) -> None:
         tag = secrets.token_hex(4)
