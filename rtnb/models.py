@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import os
 
-from .engine.config import LOCAL_MODEL, LOCAL_TRANSCRIPTION_MODEL
-
 #: Current OpenAI defaults, per role.
 DEFAULTS: dict[str, str] = {
     "realtime": "gpt-realtime-2.1",
@@ -35,10 +33,10 @@ DEFAULTS: dict[str, str] = {
 #: The environment variable that overrides each role's default.
 ENV: dict[str, str] = {role: f"RTNB_{role.upper()}_MODEL" for role in DEFAULTS}
 
-#: What the local engine's realtime and text models are called (the rule brain).
-LOCAL = LOCAL_MODEL
+#: What the local engine's realtime and text models are called.
+LOCAL = "rtnb-local"
 #: The local engine's transcription model (Whisper tiny.en through faster-whisper).
-LOCAL_TRANSCRIPTION = LOCAL_TRANSCRIPTION_MODEL
+LOCAL_TRANSCRIPTION = "whisper-tiny.en"
 
 
 def openai_model(role: str) -> str:

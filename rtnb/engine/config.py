@@ -16,15 +16,12 @@ import copy
 import time
 from typing import Any
 
+from ..models import LOCAL_TRANSCRIPTION
 from .errors import ProtocolError
 
 VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
 FORMATS = ("audio/pcm", "audio/pcmu", "audio/pcma")
 SESSION_TTL_S = 30 * 60
-#: The names the engine's own parts answer to: the rule brain (the realtime and text model)
-#: and Whisper tiny.en (input transcription). ``rtnb.models`` re-exports them.
-LOCAL_MODEL = "rtnb-local"
-LOCAL_TRANSCRIPTION_MODEL = "whisper-tiny.en"
 #: The one ``include`` value: log probabilities on input transcription events.
 LOGPROBS = "item.input_audio_transcription.logprobs"
 #: What a transcription session's server_vad keeps (responses do not exist there).
@@ -96,7 +93,7 @@ def default_transcription_session(session_id: str) -> dict[str, Any]:
         "audio": {
             "input": {
                 "format": {"type": "audio/pcm", "rate": 24000},
-                "transcription": {"model": LOCAL_TRANSCRIPTION_MODEL, "language": "en",
+                "transcription": {"model": LOCAL_TRANSCRIPTION, "language": "en",
                                   "prompt": None},
                 "noise_reduction": None,
                 "turn_detection": {k: vad[k] for k in _TRANSCRIPTION_VAD},

@@ -16,10 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..models import LOCAL as LOCAL_MODEL
 from .asr_worker import AsrWorker
 from .auth import Auth
 from .brain.base import Brain
-from .config import LOCAL_MODEL
 
 
 @dataclass

@@ -16,7 +16,6 @@ import re
 import numpy as np
 
 from ...events import is_correction, is_handoff
-from ..config import LOCAL_MODEL
 from .base import BrainReply, BrainRequest, ToolCall, item_text, truncate_words
 from .conversation_view import ConversationView, call_key
 from .extract import ask_for, clean_utterance, param_kind, values_for, words_of
@@ -44,7 +43,7 @@ from .tool_results import speak_output, truncate_sentences
 class RuleBrain:
     """Deterministic rule-based brain: tool routing by lexical similarity, no LLM."""
 
-    name = LOCAL_MODEL
+    name = "rtnb-local"
 
     def __init__(self, threshold: float = THRESHOLD) -> None:
         self.threshold = threshold

@@ -52,13 +52,7 @@ from ...events import (
     TIMEOUT_TRIGGERED,
 )
 from ..brain.base import BrainRequest
-from ..config import (
-    LOCAL_MODEL,
-    default_session,
-    default_transcription_session,
-    format_type,
-    merge_session,
-)
+from ..config import default_session, default_transcription_session, format_type, merge_session
 from ..conversation import Conversation
 from ..errors import ProtocolError
 from ..responses import (
@@ -147,7 +141,7 @@ class RealtimeCore:
     #: ``output_audio_buffer.clear`` is accepted and becomes :class:`ClearOutputAudio`.
     server_playback = False
 
-    def __init__(self, *, model: str = LOCAL_MODEL,
+    def __init__(self, *, model: str = "rtnb-local",
                  vad_factory: Callable[[], Any] | None = None,
                  turn_model: bool = False, intent: str | None = None) -> None:
         tag = secrets.token_hex(4)

@@ -36,8 +36,6 @@ import numpy as np
 
 from rtnb.wer import normalize
 
-from ..config import LOCAL_TRANSCRIPTION_MODEL
-
 _RATE = 16000
 FRAMES_PER_S = 100  # mel frames (hop 160 at 16 kHz)
 FULL_FRAMES = 3000
@@ -190,7 +188,7 @@ class WhisperAsr:
     decode as it is.
     """
 
-    name = LOCAL_TRANSCRIPTION_MODEL
+    name = "whisper-tiny.en"
 
     def __init__(self, model_dir: str | Path | None = None, cpu_threads: int | None = None,
                  margins: Sequence[float | None] = FALLBACK_MARGINS_S,
