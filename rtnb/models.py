@@ -15,6 +15,8 @@ Per session, ``Session(model=...)`` picks the realtime model and a
 ``supervisor_tool(model=...)`` picks the supervisor's. The local engine answers to
 any name (it reports the model the client asked for); offline, rtnb names its own
 parts :data:`LOCAL` and :data:`LOCAL_TRANSCRIPTION`.
+
+This module imports nothing of rtnb, so every layer (the engine included) may use it.
 """
 
 from __future__ import annotations

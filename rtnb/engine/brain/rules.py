@@ -16,6 +16,7 @@ import re
 import numpy as np
 
 from ...events import is_correction, is_handoff
+from ...models import LOCAL
 from .base import BrainReply, BrainRequest, ToolCall, item_text, truncate_words
 from .conversation_view import ConversationView, call_key
 from .extract import ask_for, clean_utterance, param_kind, values_for, words_of
@@ -43,7 +44,7 @@ from .tool_results import speak_output, truncate_sentences
 class RuleBrain:
     """Deterministic rule-based brain: tool routing by lexical similarity, no LLM."""
 
-    name = "rtnb-local"
+    name = LOCAL
 
     def __init__(self, threshold: float = THRESHOLD) -> None:
         self.threshold = threshold

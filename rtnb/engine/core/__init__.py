@@ -51,6 +51,7 @@ from ...events import (
     SPEECH_STOPPED,
     TIMEOUT_TRIGGERED,
 )
+from ...models import LOCAL
 from ..brain.base import BrainRequest
 from ..config import default_session, default_transcription_session, format_type, merge_session
 from ..conversation import Conversation
@@ -141,7 +142,7 @@ class RealtimeCore:
     #: ``output_audio_buffer.clear`` is accepted and becomes :class:`ClearOutputAudio`.
     server_playback = False
 
-    def __init__(self, *, model: str = "rtnb-local",
+    def __init__(self, *, model: str = LOCAL,
                  vad_factory: Callable[[], Any] | None = None,
                  turn_model: bool = False, intent: str | None = None) -> None:
         tag = secrets.token_hex(4)

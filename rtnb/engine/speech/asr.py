@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from rtnb.models import LOCAL_TRANSCRIPTION
 from rtnb.wer import normalize
 
 _RATE = 16000
@@ -188,7 +189,7 @@ class WhisperAsr:
     decode as it is.
     """
 
-    name = "whisper-tiny.en"
+    name = LOCAL_TRANSCRIPTION
 
     def __init__(self, model_dir: str | Path | None = None, cpu_threads: int | None = None,
                  margins: Sequence[float | None] = FALLBACK_MARGINS_S,
