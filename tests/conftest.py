@@ -28,3 +28,33 @@ def two_utterances():
     from tests import speechgen
 
     return speechgen.two_utterances()
+
+
+@pytest.fixture(scope="session")
+def binder_venv(tmp_path_factory):
+    """The Binder venv (``tests/binder_venv.py``), built once; skips unless RTNB_BINDER_TEST=1."""
+    import os
+
+    from tests import binder_venv as binder
+
+    if not binder.enabled():
+        pytest.skip("set RTNB_BINDER_TEST=1 to build the Binder venv and run the chapters in it")
+    python = binder.binder_python()
+    if python is None:
+        pytest.skip("binder/runtime.txt asks for a Python version that is not installed")
+    venv = binder.build(tmp_path_factory.mktemp("binder"), python)
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (str(venv.jupyter_path), os.environ.get("JUPYTER_PATH")) if p)
+    return venv
+
+
+@pytest.fixture(scope="session")
+def chapter_kernel(request) -> str:
+    """The kernel the chapters run in: the Binder venv's in CI (RTNB_BINDER_TEST=1), so they
+    run once, where readers run them; this environment's ``python3`` otherwise."""
+    from tests import binder_venv as binder
+
+    if not binder.enabled():
+        return "python3"
+    request.getfixturevalue("binder_venv")
+    return binder.KERNEL_NAME

@@ -1,26 +1,14 @@
-"""Binder without Docker: a fresh venv from binder/requirements.txt alone runs every notebook.
+"""Binder without Docker: a fresh venv from binder/ alone gives the kernel the chapters run in.
 
-repo2docker reads only ``binder/``: it installs ``binder/requirements.txt`` with pip from the
-repository root, on the Python version in ``binder/runtime.txt``, then runs
-``binder/postBuild``. This test does the same in a new virtual environment (no packages
-from the outer environment, rtnb installed as a wheel from the repository rather than
-imported from the source tree). It then executes every
-notebook with nbclient *inside* that venv, in a temporary copy of ``notebooks/``, with
-``OPENAI_API_KEY`` removed so they run offline on the local engine.
-
-It installs about 1 GB (mostly from pip's cache) and runs all chapters, so it is slow:
-it only runs when ``RTNB_BINDER_TEST=1`` (CI sets it).
+``tests/binder_venv.py`` builds the venv as repo2docker would; with ``RTNB_BINDER_TEST=1``
+(CI), ``tests/test_notebooks.py`` runs every chapter in that venv's kernel (once: not again
+in this environment). Here: the pins, and that the kernel really is the venv's, with rtnb
+installed from the repository as a wheel, and the notebook parts importable.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -29,60 +17,6 @@ ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
 
 pytestmark = pytest.mark.binder
-needs_opt_in = pytest.mark.skipif(
-    os.environ.get("RTNB_BINDER_TEST") != "1",
-    reason="set RTNB_BINDER_TEST=1 to build the Binder venv and run the notebooks in it")
-
-#: Runs inside the venv: a probe notebook, then every chapter; one JSON line per notebook.
-RUNNER = r'''
-import json, sys, time
-from pathlib import Path
-
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
-
-nbdir = Path(sys.argv[1])
-
-
-def run(nb):
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(nbdir)}}).execute()
-
-
-probe = nbformat.v4.new_notebook()
-probe.cells = [nbformat.v4.new_code_cell(
-    "import sys, anywidget, av, ipywebrtc, ipywidgets, matplotlib, rtnb\n"
-    "print(sys.prefix)\nprint(rtnb.__file__)")]
-run(probe)
-print(json.dumps({"probe": probe.cells[0].outputs[0]["text"].split()}), flush=True)
-
-failed = False
-for path in sorted(nbdir.glob("*.ipynb")):
-    nb = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
-    try:
-        run(nb)
-        error = None
-    except CellExecutionError as exc:
-        failed, error = True, str(exc)[-3000:]
-    print(json.dumps({"notebook": path.stem, "seconds": round(time.perf_counter() - start, 1),
-                      "error": error}), flush=True)
-sys.exit(1 if failed else 0)
-'''
-
-
-def binder_python() -> str:
-    """An interpreter of the version binder/runtime.txt names (this one, if it matches)."""
-    wanted = re.fullmatch(r"python-(\d+)\.(\d+)", (BINDER / "runtime.txt").read_text().strip())
-    assert wanted, "binder/runtime.txt must read python-X.Y"
-    major, minor = int(wanted[1]), int(wanted[2])
-    if sys.version_info[:2] == (major, minor):
-        return sys.executable
-    other = shutil.which(f"python{major}.{minor}")
-    if other is None:
-        pytest.skip(f"binder/runtime.txt asks for Python {major}.{minor}, which is not installed")
-    return other
 
 
 def test_runtime_and_requirements_are_pinned():
@@ -102,46 +36,23 @@ def test_runtime_and_requirements_are_pinned():
 
 
 @pytest.mark.slow
-@needs_opt_in
-@pytest.mark.timeout(3600)
-def test_fresh_venv_from_binder_requirements_runs_every_notebook(tmp_path):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENAI_API_KEY", "RTNB_TOKEN", "PYTHONPATH", "VIRTUAL_ENV")}
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    venv = tmp_path / "venv"
-    started = time.perf_counter()
-    subprocess.run([binder_python(), "-m", "venv", str(venv)], check=True, env=env)
-    python = venv / "bin" / "python"
-    install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "-r", "binder/requirements.txt"],
-        cwd=ROOT, env=env, capture_output=True, text=True)
-    assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
-    post = subprocess.run(["bash", "binder/postBuild"], cwd=ROOT, capture_output=True,
-                          text=True, env={**env, "PATH": f"{venv / 'bin'}:{env['PATH']}"})
-    installed = time.perf_counter()
-    assert post.returncode == 0, post.stdout[-3000:] + post.stderr[-3000:]
+@pytest.mark.timeout(1800)
+def test_the_binder_venv_kernel_runs_rtnb_from_its_wheel(binder_venv, tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
 
-    notebooks = tmp_path / "notebooks"
-    shutil.copytree(ROOT / "notebooks", notebooks,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    runner = tmp_path / "run_notebooks.py"
-    runner.write_text(RUNNER)
-    run = subprocess.run([str(python), str(runner), str(notebooks)], cwd=notebooks, env=env,
-                         capture_output=True, text=True, timeout=3000)
-    finished = time.perf_counter()
+    from tests.binder_venv import KERNEL_NAME
+    from tests.test_notebooks import kernel_env
 
-    rows = [json.loads(ln) for ln in run.stdout.splitlines() if ln.startswith("{")]
-    print(f"\nbinder venv: install {installed - started:.0f} s, notebooks "
-          f"{finished - installed:.0f} s, total {finished - started:.0f} s")
-    for row in rows[1:]:
-        print(f"  {row['notebook']}: {row['seconds']} s{' FAILED' if row['error'] else ''}")
-    assert rows and "probe" in rows[0], run.stdout[-3000:] + run.stderr[-3000:]
-    prefix, rtnb_file = rows[0]["probe"]
-    assert Path(prefix).resolve() == venv.resolve(), "the kernel must run in the Binder venv"
-    assert Path(rtnb_file).resolve().is_relative_to(venv.resolve()), (
+    probe = nbformat.v4.new_notebook()
+    probe.cells = [nbformat.v4.new_code_cell(
+        "import sys, anywidget, av, ipywebrtc, ipywidgets, matplotlib, rtnb\n"
+        "print(sys.prefix)\nprint(rtnb.__file__)")]
+    NotebookClient(probe, timeout=300, kernel_name=KERNEL_NAME,
+                   resources={"metadata": {"path": str(tmp_path)}}
+                   ).execute(env=kernel_env(KERNEL_NAME))
+    print(f"\nbinder venv: install {binder_venv.install_s:.0f} s")
+    prefix, rtnb_file = probe.cells[0].outputs[0]["text"].split()
+    assert Path(prefix).resolve() == binder_venv.root.resolve(), "the kernel must run in the venv"
+    assert Path(rtnb_file).resolve().is_relative_to(binder_venv.root.resolve()), (
         "rtnb must come from the wheel installed by binder/requirements.txt")
-    failures = {r["notebook"]: r["error"] for r in rows[1:] if r["error"]}
-    assert not failures, json.dumps(failures, indent=1)
-    assert sorted(r["notebook"] for r in rows[1:]) == sorted(
-        p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
-    assert run.returncode == 0, run.stderr[-3000:]

@@ -1,6 +1,7 @@
 """The tutorial notebooks: stored clean and well-formed, and each one runs top to bottom.
 
-Execution uses nbclient with the ``python3`` kernel, in a temporary copy of ``notebooks/``
+Execution uses nbclient with the ``python3`` kernel (in CI, with ``RTNB_BINDER_TEST=1``,
+the Binder venv's kernel instead: ``tests/binder_venv.py``), in a temporary copy of ``notebooks/``
 (the kernel's working directory), so recordings the notebooks write stay out of the repo.
 ``OPENAI_API_KEY`` is removed from the kernel's environment: the notebooks run on the
 local engine, offline. Each notebook must finish within ``BUDGET_S`` seconds of wall time
@@ -47,13 +48,18 @@ def load(name: str):
     return nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
 
 
-def kernel_env() -> dict[str, str]:
-    """The environment for the kernel: offline (no OpenAI key, no engine token)."""
-    return {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "RTNB_TOKEN")}
+def kernel_env(kernel: str = "python3") -> dict[str, str]:
+    """The environment for the kernel: offline (no OpenAI key, no engine token); a Binder
+    venv kernel also drops what would point it at the source tree or another venv."""
+    from tests.binder_venv import KERNEL_NAME, NOT_INHERITED
+
+    dropped = NOT_INHERITED if kernel == KERNEL_NAME else ("OPENAI_API_KEY", "RTNB_TOKEN")
+    return {k: v for k, v in os.environ.items() if k not in dropped}
 
 
-def execute(path: Path, cwd: Path, timeout: int = CELL_TIMEOUT_S, keep: Path | None = None):
-    """Run every cell of ``path`` in a fresh python3 kernel; returns the executed notebook.
+def execute(path: Path, cwd: Path, timeout: int = CELL_TIMEOUT_S, keep: Path | None = None,
+            kernel: str = "python3"):
+    """Run every cell of ``path`` in a fresh ``kernel``; returns the executed notebook.
 
     Raises ``nbclient.exceptions.CellExecutionError`` on the first failing cell. ``keep``:
     where to write the executed notebook (also after a failure, with the outputs so far).
@@ -61,10 +67,10 @@ def execute(path: Path, cwd: Path, timeout: int = CELL_TIMEOUT_S, keep: Path | N
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel,
                             resources={"metadata": {"path": str(cwd)}})
     try:
-        client.execute(env=kernel_env())
+        client.execute(env=kernel_env(kernel))
     finally:
         if keep is not None:
             keep.parent.mkdir(parents=True, exist_ok=True)
@@ -163,9 +169,10 @@ def workdir(tmp_path: Path) -> Path:
 @pytest.mark.notebooks
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", CHAPTERS)
-def test_notebook_runs_within_budget(name, workdir, record_property, request):
+def test_notebook_runs_within_budget(name, workdir, chapter_kernel, record_property, request):
     start = time.perf_counter()
-    nb = execute(workdir / f"{name}.ipynb", workdir, keep=EXECUTED_DIR / f"{name}.ipynb")
+    nb = execute(workdir / f"{name}.ipynb", workdir, keep=EXECUTED_DIR / f"{name}.ipynb",
+                 kernel=chapter_kernel)
     elapsed = time.perf_counter() - start
     record_property("wall_time_s", round(elapsed, 1))
     cache = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider
