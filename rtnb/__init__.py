@@ -31,6 +31,8 @@ _EXPORTS = {
     "moderation_guardrail": "rtnb.guardrails",
     "GuardrailResult": "rtnb.guardrails",
     "OutputGuardrail": "rtnb.guardrails",
+    "ToolOutputGuardrail": "rtnb.guardrails",
+    "tool_output_guardrail": "rtnb.guardrails",
     "scenarios": "rtnb.scenarios",
     "plot_latency": "rtnb.plots",
     "plot_latency_summary": "rtnb.plots",

@@ -3,8 +3,9 @@
 An :class:`Agent` is data: name, instructions, tools, handoffs, output
 guardrails and voice. :func:`tool` turns a plain (sync or async) function into a
 :class:`FunctionTool` whose JSON schema pydantic builds from the type hints and
-the docstring. Handoff tools follow openai-agents' ``transfer_to_<name>``
-convention, so the two interoperate.
+the docstring. A tool may need the user's approval before it runs
+(``needs_approval``) and may have guardrails on its output. Handoff tools follow
+openai-agents' ``transfer_to_<name>`` convention, so the two interoperate.
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ class FunctionTool:
     timeout: float = DEFAULT_TOOL_TIMEOUT_S
     args_model: Any = None
     context_param: str | None = None
+    #: True: every call waits for ``session.approve``/``reject``; a callable
+    #: ``f(arguments) -> bool`` or ``f(arguments, ctx)`` (sync or async) decides per call.
+    needs_approval: bool | Callable[..., Any] = False
+    #: Checks on the output before it goes back to the model (:func:`rtnb.tool_output_guardrail`).
+    output_guardrails: list[Any] = field(default_factory=list)
 
     def to_wire(self) -> dict[str, Any]:
         return {"type": "function", "name": self.name, "description": self.description,
@@ -73,6 +79,31 @@ class FunctionTool:
             return _error(f"{self.name} failed: {type(exc).__name__}: {exc}")
         return result if isinstance(result, str) else json.dumps(result, default=str)
 
+    async def approval_needed(self, arguments: str, ctx: ToolContext | None = None) -> bool:
+        """Whether this call waits for the user. A policy that fails, or arguments it
+        cannot read, mean yes (as in openai-agents)."""
+        if not callable(self.needs_approval):
+            return bool(self.needs_approval)
+        try:
+            parsed = json.loads(arguments or "{}")
+            if not isinstance(parsed, dict):
+                return True
+            policy = self.needs_approval
+            two = len(inspect.signature(policy).parameters) >= 2
+            out = policy(parsed, ctx) if two else policy(parsed)
+            if inspect.isawaitable(out):
+                out = await out
+            return bool(out)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return True
+
+    async def check_output(self, output: str, ctx: ToolContext | None = None) -> tuple[Any, ...]:
+        """Run the output guardrails on ``output`` (each one's GuardrailResult)."""
+        return tuple(await asyncio.gather(*(g.check(output, ctx)
+                                            for g in self.output_guardrails)))
+
     def __repr__(self) -> str:
         return f"<tool {self.name}: {self.description[:60]}>"
 
@@ -87,13 +118,24 @@ def _short(exc: Exception) -> str:
 
 def tool(func: Callable[..., Any] | None = None, *, name: str | None = None,
          description: str | None = None,
-         timeout: float = DEFAULT_TOOL_TIMEOUT_S) -> Any:
+         timeout: float = DEFAULT_TOOL_TIMEOUT_S,
+         needs_approval: bool | Callable[..., Any] = False,
+         output_guardrails: list[Any] | None = None) -> Any:
     """Decorator: make a function tool from type hints and the docstring.
 
     The docstring's first paragraph is the description; an ``Args:`` section
     gives each parameter's description. A parameter annotated ``ToolContext``
     receives the call's context and is left out of the schema.
+
+    ``needs_approval``: True pauses every call until ``session.approve(call_id)``
+    (it runs) or ``session.reject(call_id, reason)`` (the model is told it was not
+    approved); a callable ``f(arguments: dict) -> bool`` (or ``f(arguments, ctx)``,
+    sync or async) decides per call. ``output_guardrails``: checks made with
+    :func:`rtnb.tool_output_guardrail`; one that trips replaces the output with a
+    safe message before it reaches the model.
     """
+    if not (isinstance(needs_approval, bool) or callable(needs_approval)):
+        raise TypeError("needs_approval must be a bool or a callable")
 
     def build(fn: Callable[..., Any]) -> FunctionTool:
         import pydantic
@@ -121,7 +163,8 @@ def tool(func: Callable[..., Any] | None = None, *, name: str | None = None,
         schema.setdefault("required", [])
         return FunctionTool(name=name or fn.__name__, description=description or summary,
                             parameters=schema, func=fn, timeout=timeout, args_model=model,
-                            context_param=context_param)
+                            context_param=context_param, needs_approval=needs_approval,
+                            output_guardrails=list(output_guardrails or ()))
 
     return build(func) if func is not None else build
 

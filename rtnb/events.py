@@ -271,6 +271,72 @@ class Note(LocalEvent):
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@_local
+@dataclass(frozen=True)
+class ToolApprovalRequested(LocalEvent):
+    """A tool call waits for the user: ``session.approve(call_id)`` or ``reject(call_id)``."""
+
+    TYPE: ClassVar[str] = "local.tool.approval_requested"
+    call_id: str = ""
+    name: str = ""
+    arguments: str = ""
+
+
+@_local
+@dataclass(frozen=True)
+class ToolApproved(LocalEvent):
+    """The user approved a waiting tool call: it runs now."""
+
+    TYPE: ClassVar[str] = "local.tool.approved"
+    call_id: str = ""
+    name: str = ""
+
+
+@_local
+@dataclass(frozen=True)
+class ToolRejected(LocalEvent):
+    """The user rejected a waiting tool call; ``output`` is what the model is told instead."""
+
+    TYPE: ClassVar[str] = "local.tool.rejected"
+    call_id: str = ""
+    name: str = ""
+    reason: str | None = None
+    output: str = ""
+
+
+@_local
+@dataclass(frozen=True)
+class ToolGuardrailChecked(LocalEvent):
+    """A tool output guardrail ran on a call's output before it went back to the model;
+    when ``result["tripped"]``, ``output`` is the safe message sent in its place."""
+
+    TYPE: ClassVar[str] = "local.tool.guardrail"
+    call_id: str = ""
+    name: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
+    output: str | None = None
+
+
+#: What the model is told when a tool call was not approved (openai-agents' wording).
+REJECTION_MESSAGE = "Tool execution was not approved."
+
+
+def rejection_text(reason: str | None) -> str:
+    """The function output for a rejected call: the rejection, and the user's reason if any."""
+    return f"{REJECTION_MESSAGE} Reason: {reason}" if reason else REJECTION_MESSAGE
+
+
+#: The function output that replaces a tool's output when a tool output guardrail trips.
+TOOL_OUTPUT_BLOCKED = ("The output of {tool} was withheld by the {guardrail} guardrail "
+                       "({category}). Tell the user you cannot share it.")
+
+
+def blocked_output_text(tool: str, guardrail: str, category: str) -> str:
+    return TOOL_OUTPUT_BLOCKED.format(tool=tool, guardrail=guardrail, category=category)
+
+
+APPROVAL_EVENTS = frozenset({ToolApprovalRequested.TYPE, ToolApproved.TYPE, ToolRejected.TYPE})
+
 SUPERVISOR_EVENTS = frozenset({SupervisorRequest.TYPE, SupervisorTool.TYPE,
                                SupervisorResponse.TYPE})
 

@@ -1,8 +1,12 @@
-"""Output guardrails: checks on what the assistant says, while it says it.
+"""Guardrails: checks on what the assistant says, while it says it, and on tool outputs.
 
-A guardrail is a function of the transcript so far that returns a
+An output guardrail is a function of the transcript so far that returns a
 :class:`GuardrailResult` (or a bool). The session runs each one every time the
 transcript crosses k×N characters and again at the end of the response.
+
+A tool output guardrail (:func:`tool_output_guardrail`, listed in
+``@rtnb.tool(output_guardrails=[...])``) checks a tool's output before it goes back
+to the model; one that trips replaces the output with a safe message.
 """
 
 from __future__ import annotations
@@ -75,6 +79,31 @@ def output_guardrail(func: Callable[..., Any] | None = None, *, name: str | None
 
     def build(fn: Callable[..., Any]) -> OutputGuardrail:
         return OutputGuardrail(name or fn.__name__, fn, fail_closed)
+
+    return build(func) if func is not None else build
+
+
+@dataclass
+class ToolOutputGuardrail(OutputGuardrail):
+    """A check on a tool's output, ``f(output)`` or ``f(output, ctx: ToolContext)``.
+
+    When it trips (or fails, if ``fail_closed``), the model gets ``message`` in place of
+    the output; the default names the tool and the guardrail, never the withheld text.
+    """
+
+    message: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<tool output guardrail {self.name} fail_{'closed' if self.fail_closed else 'open'}>"
+
+
+def tool_output_guardrail(func: Callable[..., Any] | None = None, *, name: str | None = None,
+                          fail_closed: bool = False, message: str | None = None) -> Any:
+    """Decorator: ``f(output) -> GuardrailResult | bool | dict`` (sync or async), for
+    ``@rtnb.tool(output_guardrails=[...])``."""
+
+    def build(fn: Callable[..., Any]) -> ToolOutputGuardrail:
+        return ToolOutputGuardrail(name or fn.__name__, fn, fail_closed, message)
 
     return build(func) if func is not None else build
 

@@ -7,8 +7,8 @@ replay give the same figures because they give the same log.
 
 - :mod:`.settings`: the turn detection in force (read as the engine reads it).
 - :mod:`.clock`: input audio position → session time.
-- :mod:`.timeline`: user turns, their anchor, marks and spans (tool, handoff,
-  supervisor, filler gap, barge-in).
+- :mod:`.timeline`: user turns, their anchor, marks and spans (tool, approval wait,
+  handoff, supervisor, filler gap, barge-in).
 - :mod:`.metrics`: per-turn figures (:class:`Turn`) and :class:`MetricsTable`.
 - :mod:`.times`: marks and spans relative to the end of input (what a latency plot draws).
 - :mod:`.vad`: the VAD source, the server's marks and :func:`explore`.
@@ -25,6 +25,7 @@ from .metrics import METRICS, MetricsTable, Turn, compute_turns, turn_metrics
 from .settings import in_force as turn_detection_in_force
 from .sources import entries_of, metrics_of
 from .timeline import (
+    APPROVAL,
     BARGE_IN,
     FILLER_GAP,
     HANDOFF,
@@ -51,7 +52,7 @@ from .vad import (
 )
 
 __all__ = [
-    "BARGE_IN", "FILLER_GAP", "HANDOFF", "SUPERVISOR", "TOOL", "ms_between", "METRICS", "MAX_PAUSE_MS", "AudioClock", "ExplorerResult", "MetricsTable", "Pause",
+    "APPROVAL", "BARGE_IN", "FILLER_GAP", "HANDOFF", "SUPERVISOR", "TOOL", "ms_between", "METRICS", "MAX_PAUSE_MS", "AudioClock", "ExplorerResult", "MetricsTable", "Pause",
     "Segment", "ServerMark", "Span", "Turn", "TurnTimeline", "TurnTimes", "VadSource",
     "compute_turns", "entries_of", "explore", "input_anchor", "is_turn_start", "metrics_of",
     "server_marks", "timelines", "times_from_turn", "turn_detection_in_force", "turn_metrics",

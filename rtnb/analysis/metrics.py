@@ -5,7 +5,9 @@
 - ``end_of_turn_delay``: end of speech → ``speech_stopped``.
 - ``transcription_delay``: ``committed`` → transcription completed.
 - ``ttfb``: the turn's first ``response.created`` → its first audio delta.
-- ``tool_time``: the sum of the turn's tool spans (each call: arguments done → output sent).
+- ``tool_time``: the sum of the turn's tool spans (each call: arguments done, or the
+  user's approval, → output sent).
+- ``approval_wait``: the sum of the time tool calls waited for the user's approval.
 - ``supervisor_time``: the sum of its supervisor spans (request → answer).
 - ``handoff_time``: its first handoff span (transfer call done → the new agent's audio).
 - ``barge_in``: the user's speech onset → playback flushed or the response cancelled.
@@ -23,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .timeline import (
+    APPROVAL,
     BARGE_IN,
     FILLER_GAP,
     HANDOFF,
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
     from ..session.eventlog import LoggedEvent
 
 METRICS = ("e2e", "end_of_turn_delay", "transcription_delay", "ttfb", "tool_time",
-           "supervisor_time", "handoff_time", "barge_in", "filler_gap")
+           "approval_wait", "supervisor_time", "handoff_time", "barge_in", "filler_gap")
 
 
 @dataclass
@@ -54,6 +57,7 @@ class Turn:
     transcription_delay: float | None = None
     ttfb: float | None = None
     tool_time: float | None = None
+    approval_wait: float | None = None
     supervisor_time: float | None = None
     handoff_time: float | None = None
     barge_in: float | None = None
@@ -75,6 +79,8 @@ def turn_metrics(tl: TurnTimeline) -> Turn:
     turn.tools = [(s.label, s.ms) for s in tl.spans_of(TOOL)]
     if turn.tools:
         turn.tool_time = round(sum(ms for _, ms in turn.tools), 3)
+    if approvals := tl.spans_of(APPROVAL):
+        turn.approval_wait = round(sum(s.ms for s in approvals), 3)
     if supervisor := tl.spans_of(SUPERVISOR):
         turn.supervisor_time = round(sum(s.ms for s in supervisor), 3)
     if handoff := tl.span(HANDOFF):

@@ -16,7 +16,11 @@ log it lands*: on a loaded machine it comes after the next turn's commit),
 
 **Spans** (session seconds, in this order):
 
-- ``tool``: a call's ``function_call_arguments.done`` → its output sent.
+- ``tool``: a call's ``function_call_arguments.done`` → its output sent. For a call
+  that waited for the user's approval, from the approval instead (a rejected call
+  never ran: no tool span).
+- ``approval``: a call waiting for the user: ``function_call_arguments.done`` →
+  approved or rejected (label: the tool; mark ``approved`` or ``rejected``).
 - ``handoff``: a transfer call's ``arguments.done`` → the next audio (the new agent's);
   its marks split it: ``response_done``, ``create_sent``, ``created``.
 - ``supervisor``: supervisor request → answer.
@@ -44,8 +48,8 @@ from .settings import changes as settings_changes
 if TYPE_CHECKING:
     from ..session.eventlog import LoggedEvent
 
-TOOL, HANDOFF, SUPERVISOR, FILLER_GAP, BARGE_IN = (
-    "tool", "handoff", "supervisor", "filler_gap", "barge_in")
+TOOL, APPROVAL, HANDOFF, SUPERVISOR, FILLER_GAP, BARGE_IN = (
+    "tool", "approval", "handoff", "supervisor", "filler_gap", "barge_in")
 
 
 def ms_between(a: float | None, b: float | None) -> float | None:
@@ -197,18 +201,34 @@ def _calls(window: Sequence[LoggedEvent], audio: list[LoggedEvent]) -> list[Span
     outputs = {(e.event.get("item") or {}).get("call_id"): e for e in window
                if e.direction == "client" and e.type == ev.ITEM_CREATE
                and (e.event.get("item") or {}).get("type") == "function_call_output"}
+    asked = {e.event.get("call_id"): e for e in window
+             if e.type == ev.ToolApprovalRequested.TYPE}
+    decided = {e.event.get("call_id"): e for e in window
+               if e.type in (ev.ToolApproved.TYPE, ev.ToolRejected.TYPE)}
     spans = []
     for i, e in enumerate(window):
         if e.type != ev.CALL_ARGUMENTS_DONE:
             continue
+        call_id = e.event.get("call_id")
+        start = e
+        if call_id in asked:  # the user's time is not the tool's
+            decision = decided.get(call_id)
+            if decision is None:
+                continue
+            verdict = "approved" if decision.type == ev.ToolApproved.TYPE else "rejected"
+            spans.append(Span(APPROVAL, e.event.get("name", ""), e.t, decision.t,
+                              {verdict: decision.t}))
+            if verdict == "rejected":
+                continue
+            start = decision
         name = e.event.get("name", "")
         if ev.is_handoff(name):
             after = next((a for a in audio if a.t >= e.t), None)
             if after is not None:
                 spans.append(Span(HANDOFF, ev.handoff_target(name), e.t, after.t,
                                   _handoff_marks(window[i + 1:], e)))
-        elif (out := outputs.get(e.event.get("call_id"))) is not None:
-            spans.append(Span(TOOL, name, e.t, out.t))
+        elif (out := outputs.get(call_id)) is not None:
+            spans.append(Span(TOOL, name, start.t, out.t))
     return spans
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from .metrics import Turn, turn_metrics
 from .sources import entries_of, metrics_of
-from .timeline import FILLER_GAP, HANDOFF, SUPERVISOR, TOOL, timelines
+from .timeline import APPROVAL, FILLER_GAP, HANDOFF, SUPERVISOR, TOOL, timelines
 
 #: The span kinds a waterfall draws (barge-in has its own panel).
-DRAWN = (TOOL, HANDOFF, SUPERVISOR, FILLER_GAP)
+DRAWN = (APPROVAL, TOOL, HANDOFF, SUPERVISOR, FILLER_GAP)
 
 
 @dataclass
@@ -19,7 +19,7 @@ class TurnTimes:
 
     ``marks``: ``end_of_turn`` (speech_stopped), ``committed``, ``transcribed``,
     ``created`` (first response.created), ``first_audio``. ``spans``: ``(kind, label,
-    start, end)`` with kind ``tool``, ``supervisor``, ``handoff`` or ``filler_gap``.
+    start, end)`` with kind ``approval``, ``tool``, ``supervisor``, ``handoff`` or ``filler_gap``.
     ``approximate``: placed from durations only (the source was a MetricsTable).
     """
 

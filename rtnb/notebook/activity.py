@@ -17,10 +17,10 @@ from typing import Any, Literal
 
 from .. import events as ev
 
-Phase = Literal["disconnected", "listening", "user_speaking", "thinking", "agent_speaking",
-                "failed"]
+Phase = Literal["disconnected", "listening", "user_speaking", "thinking", "approval",
+                "agent_speaking", "failed"]
 PHASES: tuple[Phase, ...] = ("disconnected", "listening", "user_speaking", "thinking",
-                             "agent_speaking", "failed")
+                             "approval", "agent_speaking", "failed")
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,10 @@ def step(state: Activity, entry: Any) -> tuple[Activity, tuple[Effect, ...]]:
             return to("listening", origin=t if state.origin is None else state.origin)
         if kind == ev.Disconnected.TYPE:
             return to("disconnected")
+        if kind == ev.ToolApprovalRequested.TYPE:
+            return to("approval")
+        if kind in (ev.ToolApproved.TYPE, ev.ToolRejected.TYPE) and phase == "approval":
+            return to("thinking")
         if kind in (ev.PlaybackFlushed.TYPE, ev.Handoff.TYPE):
             return state, (FiguresChanged(),)
         return state, ()
@@ -86,7 +90,8 @@ def step(state: Activity, entry: Any) -> tuple[Activity, tuple[Effect, ...]]:
         return to("user_speaking")
     if kind == ev.SPEECH_STOPPED:
         return to("thinking")
-    if kind == ev.RESPONSE_CREATED and phase not in ("user_speaking", "agent_speaking"):
+    if kind == ev.RESPONSE_CREATED and phase not in ("user_speaking", "agent_speaking",
+                                                     "approval"):
         return to("thinking")
     if kind == ev.AUDIO_DELTA:
         rid = event.get("response_id")
@@ -111,7 +116,7 @@ def _done(state: Activity, response: dict[str, Any], t: float, to: Any
         details = response.get("status_details") or {}
         message = "response failed: " + _message(details.get("error"), "no reason given")
         return to("failed", Failure(t, message), FiguresChanged(), error=message)
-    if state.phase == "user_speaking":
+    if state.phase in ("user_speaking", "approval"):
         return state, (FiguresChanged(),)
     calls = any(item.get("type") == "function_call" for item in response.get("output") or [])
     # A tool call's answer follows in another response: still thinking.

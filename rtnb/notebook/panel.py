@@ -88,6 +88,7 @@ class SessionPanel(W.VBox):
                               names="value")
         self.codec.observe(lambda c: self._run(self.session.set_codec(c["new"])), names="value")
         self.send_button.on_click(lambda _b: self._send_text())
+        self.transcript_view.on_action(self._on_row_action)
         self.text.observe(lambda _c: self._send_text(), names="value")  # Enter or blur
 
         controls = W.HBox([self.connect_button, self.disconnect_button, self.agent_select,
@@ -147,6 +148,13 @@ class SessionPanel(W.VBox):
         if text:
             self.text.value = ""
             self._run(self.session.say(text))
+
+    def _on_row_action(self, action: str, call_id: str) -> None:
+        """Approve or Reject clicked on a tool call that waits for approval."""
+        if action == "approve":
+            self._run(self.session.approve(call_id))
+        elif action == "reject":
+            self._run(self.session.reject(call_id, "rejected in the panel"))
 
     def _on_agent(self, change: dict[str, Any]) -> None:
         agent = self._agents[change["new"]]

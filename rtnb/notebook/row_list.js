@@ -8,6 +8,8 @@
 //       the last
 //       {op: "drop", key}
 // Messages to Python:    {type: "ready", view}   (each new view asks for every row)
+//                        {type: "action", action, call}   (a row's button was clicked:
+//                        <button data-rtnb-action=… data-rtnb-call=…>)
 //
 // A put for a new key goes after the row `after`; for a known key
 // it replaces the summary and body of the existing element. While the view is scrolled
@@ -31,6 +33,18 @@ function render({ model, el }) {
   // Hidden in a tab, the box has no size; when it shows again, catch up with the bottom.
   const resize = new ResizeObserver(() => { if (follow) box.scrollTop = box.scrollHeight; });
   resize.observe(box);
+
+  // Buttons inside rows (Approve / Reject on a waiting tool call). Clicked once: a row
+  // inside <summary> must not toggle, and both buttons of the row go grey until Python
+  // replaces the row.
+  box.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-rtnb-action]");
+    if (!button || !box.contains(button)) return;
+    event.preventDefault();
+    event.stopPropagation();
+    for (const b of button.parentElement.querySelectorAll("button")) b.disabled = true;
+    model.send({ type: "action", action: button.dataset.rtnbAction, call: button.dataset.rtnbCall });
+  });
 
   const showEmpty = () => {
     empty.textContent = model.get("placeholder");

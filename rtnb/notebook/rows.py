@@ -64,13 +64,31 @@ def transcript_rows(entries: list[Any], origin: float | None) -> list[Row]:
             sup = "".join(f"<div>↳ {html.escape(x['type'].split('.')[-1])}: " + html.escape(
                 json.dumps({k: v for k, v in x.items() if k not in ('t', 'type', 'call_id')}))
                 + "</div>" for x in e.supervisor)
-            rows.append(Row(f"c:{e.call_id}", f"{at} ⚙ {html.escape(e.name)}{target}",
+            rows.append(Row(f"c:{e.call_id}",
+                            f"{at} ⚙ {html.escape(e.name)}{target}{_call_state(e)}",
                             f"<div>args: {html.escape(e.arguments)}</div>"
                             f"<div>result: {html.escape(str(result))}</div>{sup}",
                             cls="tool", t=e.t))
         else:
             rows.append(Row(f"b:{i}", f"{at} — {html.escape(e.title)} —", cls="crumb", t=e.t))
     return rows
+
+
+def _call_state(e: Any) -> str:
+    """A call's approval (buttons while it waits) and its output guardrails' trips."""
+    out = ""
+    if e.approval == "pending":
+        call = html.escape(e.call_id, quote=True)
+        out = (f" <span class='rtnb-approval'>waits for your approval "
+               f"<button class='rtnb-approve' data-rtnb-action='approve' "
+               f"data-rtnb-call='{call}'>Approve</button> "
+               f"<button class='rtnb-reject' data-rtnb-action='reject' "
+               f"data-rtnb-call='{call}'>Reject</button></span>")
+    elif e.approval:
+        out = f" <span class='chip rtnb-{e.approval}'>{e.approval}</span>"
+    return out + "".join(
+        f" <span class='chip'>{html.escape(g['guardrail'])}: "
+        f"{html.escape(g.get('category', ''))}</span>" for g in e.guardrails if g.get("tripped"))
 
 
 def _message(e: Any, at: str) -> str:
@@ -207,6 +225,9 @@ def _hint(entry: Any) -> tuple[str, bool]:
     if kind in (ev.Handoff.TYPE, ev.Connected.TYPE):
         start = event.get("from")
         return (f"{start} → {event.get('to')}" if start else str(event.get("agent") or "")), False
+    if kind in ev.APPROVAL_EVENTS or kind == ev.ToolGuardrailChecked.TYPE:
+        what = kind.rsplit(".", 1)[-1].replace("_", " ")
+        return f"{event.get('name')} {what}", False
     if kind == ev.PlaybackFlushed.TYPE:
         played = event.get("played_ms")
         return f"{event.get('reason')}" + (f", {played:.0f} ms played" if played else ""), False

@@ -43,6 +43,7 @@ def pill(view: StatusView) -> str:
         "listening": "● listening",
         "user_speaking": "● talking, but the mic is off" if view.mic_off else "● you're speaking",
         "thinking": f"● thinking {view.for_s:.1f} s",
+        "approval": f"● a tool call waits for your approval ({view.for_s:.0f} s)",
         "agent_speaking": f"● {agent} speaking",
         "failed": "⚠ " + html.escape(view.error or "failed"),
     }[view.phase]

@@ -22,7 +22,8 @@ class RowList(anywidget.AnyWidget):
     """A scrolling list of keyed rows that updates in place (see ``row_list.js``).
 
     Rows live in Python; the browser gets only what changed, and a view that
-    (re)renders asks for all of them. :meth:`put` adds new rows at the end or
+    (re)renders asks for all of them. A row's ``<button data-rtnb-action=…
+    data-rtnb-call=…>`` calls the :meth:`on_action` callbacks with both values. :meth:`put` adds new rows at the end or
     updates known ones; :meth:`sync` makes the list equal to a given one.
     Thread-safe: views ask for rows from the widget thread.
     """
@@ -38,7 +39,12 @@ class RowList(anywidget.AnyWidget):
         self._rows: dict[str, Row] = {}
         self._ops: list[dict[str, Any]] = []
         self._pending: dict[str, dict[str, Any]] = {}  # the last queued op of each key
+        self._actions: list[Any] = []
         self.on_msg(self._on_msg)
+
+    def on_action(self, callback: Any) -> None:
+        """Call ``callback(action, call_id)`` when a row's button is clicked (widget thread)."""
+        self._actions.append(callback)
 
     @property
     def rows(self) -> list[Row]:
@@ -102,7 +108,10 @@ class RowList(anywidget.AnyWidget):
             del self._rows[key]
 
     def _on_msg(self, _widget: Any, content: dict[str, Any], _buffers: list[Any]) -> None:
-        if content.get("type") == "ready":
+        if content.get("type") == "action":
+            for callback in self._actions:
+                callback(str(content.get("action")), str(content.get("call")))
+        elif content.get("type") == "ready":
             with self._lock:
                 ops = [{"op": "put", **row.to_json()} for row in self._rows.values()]
                 self.send({"type": "reset", "view": content.get("view"), "ops": ops})

@@ -26,7 +26,7 @@ SMALL, BASE, TITLE = 9, 10, 11
 
 #: Colours shared by the figures.
 COLORS = {"eot": "#f4a261", "transcription": "#90be6d", "ttfb": "#8ecae6",
-          "audio": "#1d3557", "tool": "#bc6c25", "supervisor": "#7b2cbf",
+          "audio": "#1d3557", "tool": "#bc6c25", "approval": "#e9c46a", "supervisor": "#7b2cbf",
           "handoff": "#2a9d8f", "filler_gap": "#adb5bd", "barge_in": "#e76f51",
           "target": "#d62828", "speech": "#90be6d", "padding": "#ffd166",
           "silence": "#f4a261", "wave": "#457b9d", "prob": "#1d3557", "split": "#d62828",

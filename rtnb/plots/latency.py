@@ -29,11 +29,11 @@ TARGETS = {"e2e": 1000.0, "barge_in": 300.0, "handoff_time": 2000.0}
 METRIC_LABELS = {
     "e2e": "e2e (voice to voice)", "end_of_turn_delay": "end of turn",
     "transcription_delay": "transcription", "ttfb": "TTFB (created → audio)",
-    "tool_time": "tool calls", "supervisor_time": "supervisor", "handoff_time": "handoff",
+    "tool_time": "tool calls", "approval_wait": "approval wait", "supervisor_time": "supervisor", "handoff_time": "handoff",
     "barge_in": "barge-in", "filler_gap": "filler gap",
 }
 #: Span kinds, as their notes name them.
-_CALLS = {"tool": "tool", "supervisor": "supervisor", "handoff": "handoff",
+_CALLS = {"approval": "approval", "tool": "tool", "supervisor": "supervisor", "handoff": "handoff",
           "filler_gap": "filler gap"}
 
 

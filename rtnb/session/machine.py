@@ -1,7 +1,8 @@
 """The session's logic as a pure state machine: ``step(state, input) -> (state, actions)``.
 
 Everything a session decides lives here: when a turn is answered, which response
-is active, when tools run and when their outputs go back, handoffs, output
+is active, when tools run (after the user's approval, for tools that need it) and
+when their outputs go back (through the tools' output guardrails), handoffs, output
 guardrails and their corrective retry, barge-in, and whether the last interaction
 failed. Nothing here does I/O or keeps time: the inputs are server events, what
 the user asked for, tool and guardrail results and playback flushes; the actions
@@ -41,14 +42,18 @@ class Call:
     """A function call of a response: a tool, a handoff, or an unknown name.
 
     A tool runs as soon as its call is complete (:class:`RunTool`) and its output
-    is sent, in call order, once the response is done. A step that must come first
-    (a user's approval, say) would hold the call here and emit :class:`RunTool`
-    on a later input.
+    is sent, in call order, once the response is done. A tool that needs approval
+    waits here first (``approval``: ``"checking"`` while its policy decides,
+    ``"pending"`` until the user answers, then ``"approved"`` or ``"rejected"``).
     """
 
     call_id: str
     name: str
     arguments: str = ""
+    tool: FunctionTool | None = None
+    #: The agent in charge when the call was made (the tool runs as that agent's).
+    agent: Agent | None = None
+    approval: str | None = None
     #: The output to send: the tool's result (None while it runs), or an error.
     output: str | None = None
     #: The agent a handoff call moves to.
@@ -115,6 +120,11 @@ class State:
     @property
     def following_up(self) -> bool:
         return any(r.following_up for r in self.responses)
+
+    @property
+    def pending_approvals(self) -> tuple[Call, ...]:
+        """Tool calls waiting for the user's approval, oldest first."""
+        return tuple(c for r in self.responses for c in r.calls if c.approval == "pending")
 
     @property
     def checking(self) -> bool:
@@ -230,8 +240,34 @@ class ServerEvent:
 
 @dataclass(frozen=True)
 class ToolFinished:
+    """A tool returned ``output``; ``checks`` are its output guardrails' results."""
+
     call_id: str
     output: str
+    checks: tuple[Any, ...] = ()  # rtnb.guardrails.GuardrailResult
+
+
+@dataclass(frozen=True)
+class ApprovalChecked:
+    """A tool's approval policy decided whether this call waits for the user."""
+
+    call_id: str
+    needed: bool
+
+
+@dataclass(frozen=True)
+class Approve:
+    """The user approved a waiting tool call."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
+class Reject:
+    """The user rejected a waiting tool call (``reason`` is passed on to the model)."""
+
+    call_id: str
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -253,7 +289,8 @@ class PlaybackStopped:
 
 Input = (Opened | Closed | Reset | UserMessage | AudioStarted | Commit | StartTalking
          | StopTalking | Interrupt | SwitchAgent | SetCodec | SendRaw | ServerEvent
-         | ToolFinished | GuardrailsFinished | PlaybackStopped)
+         | ToolFinished | ApprovalChecked | Approve | Reject | GuardrailsFinished
+         | PlaybackStopped)
 
 # -- actions ---------------------------------------------------------------------------------
 
@@ -270,6 +307,16 @@ class Send:
 @dataclass(frozen=True)
 class RunTool:
     """Run ``tool`` now; answer with :class:`ToolFinished`."""
+
+    call_id: str
+    tool: FunctionTool
+    arguments: str
+    agent: Agent
+
+
+@dataclass(frozen=True)
+class CheckApproval:
+    """Ask ``tool``'s approval policy about this call; answer with :class:`ApprovalChecked`."""
 
     call_id: str
     tool: FunctionTool
@@ -300,7 +347,7 @@ class Log:
     record: ev.LocalEvent
 
 
-Action = Send | RunTool | RunGuardrails | FlushPlayback | Log
+Action = Send | RunTool | CheckApproval | RunGuardrails | FlushPlayback | Log
 
 # -- the transition function -----------------------------------------------------------------
 
@@ -500,8 +547,15 @@ def _call_arguments_done(s: _Step, event: dict[str, Any]) -> None:
     name, call_id = event["name"], event["call_id"]
     call = Call(call_id, name, event.get("arguments", ""))
     tool = agent.find_tool(name)
-    if tool is not None:  # runs now, concurrently with the rest of the response
-        s.do(RunTool(call_id, tool, call.arguments, agent))
+    if tool is not None:
+        call = _evolve(call, tool=tool, agent=agent)
+        if tool.needs_approval is True:
+            call = _request_approval(s, call)
+        elif tool.needs_approval:  # a policy decides, per call
+            call = _evolve(call, approval="checking")
+            s.do(CheckApproval(call_id, tool, call.arguments, agent))
+        else:  # runs now, concurrently with the rest of the response
+            s.do(RunTool(call_id, tool, call.arguments, agent))
     elif (target := agent.find_handoff(name)) is not None:
         call = _evolve(call, handoff=target)
     else:
@@ -564,15 +618,96 @@ def _error(s: _Step, event: dict[str, Any]) -> None:
 # -- tools and handoffs ----------------------------------------------------------------------
 
 
+def _find_call(state: State, call_id: str) -> tuple[Response, int] | None:
+    for response in state.responses:
+        for index, call in enumerate(response.calls):
+            if call.call_id == call_id:
+                return response, index
+    return None
+
+
+def _update_call(s: _Step, call_id: str, follow: bool = False, **changes: Any) -> Call | None:
+    """Change one call; with ``follow``, send what is now ready if its response is done."""
+    found = _find_call(s.state, call_id)
+    if found is None:
+        return None
+    response, index = found
+    call = _evolve(response.calls[index], **changes)
+    response = _evolve(response, calls=(*response.calls[:index], call,
+                                        *response.calls[index + 1:]))
+    s.store(_follow_up(s, response) if follow and response.following_up else response)
+    return call
+
+
 def _tool_finished(s: _Step, e: ToolFinished) -> None:
-    for response in s.state.responses:
-        calls = response.calls
-        index = next((i for i, c in enumerate(calls) if c.call_id == e.call_id), None)
-        if index is not None:
-            calls = (*calls[:index], _evolve(calls[index], output=e.output), *calls[index + 1:])
-            response = _evolve(response, calls=calls)
-            s.store(_follow_up(s, response) if response.following_up else response)
-            return
+    found = _find_call(s.state, e.call_id)
+    if found is None:
+        return
+    call = found[0].calls[found[1]]
+    output = e.output
+    for result in e.checks:
+        replacement = None
+        if result.tripped:
+            replacement = _safe_output(call, result)
+            output = replacement
+        s.log(ev.ToolGuardrailChecked(call_id=call.call_id, name=call.name,
+                                      result=result.to_dict(), output=replacement))
+        if result.tripped:
+            break
+    _update_call(s, e.call_id, follow=True, output=output)
+
+
+def _safe_output(call: Call, result: Any) -> str:
+    """What the model gets in place of an output a guardrail stopped."""
+    guardrails = call.tool.output_guardrails if call.tool is not None else ()
+    guardrail = next((g for g in guardrails if g.name == result.guardrail), None)
+    message = getattr(guardrail, "message", None)
+    return message or ev.blocked_output_text(call.name, result.guardrail, result.category)
+
+
+# -- approvals -------------------------------------------------------------------------------
+
+
+def _request_approval(s: _Step, call: Call) -> Call:
+    s.log(ev.ToolApprovalRequested(call_id=call.call_id, name=call.name,
+                                   arguments=call.arguments))
+    return _evolve(call, approval="pending")
+
+
+def _approval_checked(s: _Step, e: ApprovalChecked) -> None:
+    found = _find_call(s.state, e.call_id)
+    if found is None or found[0].calls[found[1]].approval != "checking":
+        return
+    call = found[0].calls[found[1]]
+    if e.needed:
+        _update_call(s, e.call_id, approval=_request_approval(s, call).approval)
+    else:
+        _update_call(s, e.call_id, approval=None)
+        s.do(RunTool(call.call_id, call.tool, call.arguments, call.agent))  # type: ignore[arg-type]
+
+
+def _waiting(s: _Step, call_id: str) -> Call | None:
+    found = _find_call(s.state, call_id)
+    call = found[0].calls[found[1]] if found is not None else None
+    return call if call is not None and call.approval == "pending" else None
+
+
+def _approve(s: _Step, e: Approve) -> None:
+    call = _waiting(s, e.call_id)
+    if call is None:
+        return
+    _update_call(s, e.call_id, approval="approved")
+    s.log(ev.ToolApproved(call_id=call.call_id, name=call.name))
+    s.do(RunTool(call.call_id, call.tool, call.arguments, call.agent))  # type: ignore[arg-type]
+
+
+def _reject(s: _Step, e: Reject) -> None:
+    call = _waiting(s, e.call_id)
+    if call is None:
+        return
+    output = ev.rejection_text(e.reason)
+    s.log(ev.ToolRejected(call_id=call.call_id, name=call.name, reason=e.reason, output=output))
+    _update_call(s, e.call_id, follow=True, approval="rejected", output=output)
 
 
 def _follow_up(s: _Step, response: Response) -> Response:
@@ -664,7 +799,8 @@ _HANDLERS: dict[type, Any] = {
     AudioStarted: _audio_started, Commit: _commit, StartTalking: _start_talking,
     StopTalking: _stop_talking, Interrupt: _interrupt, SwitchAgent: _switch_agent,
     SetCodec: _set_codec, SendRaw: _send_raw, ServerEvent: _server,
-    ToolFinished: _tool_finished, GuardrailsFinished: _guardrails_finished,
+    ToolFinished: _tool_finished, ApprovalChecked: _approval_checked, Approve: _approve,
+    Reject: _reject, GuardrailsFinished: _guardrails_finished,
     PlaybackStopped: _playback_stopped,
 }
 

@@ -1,7 +1,8 @@
 """``rtnb.Session``: one realtime conversation with agents, on any backend.
 
 The session sends input, logs every event with a monotonic timestamp, runs
-tools as their calls complete, performs handoffs, runs output guardrails while
+tools as their calls complete (once the user approves them, for tools that need
+approval) and checks their outputs with the tools' guardrails, performs handoffs, runs output guardrails while
 the assistant speaks, and handles barge-in by flushing playback and truncating
 at the played position. Transcript and metrics are derived from the log.
 
@@ -285,6 +286,8 @@ class Session:
                 await self._dispatch(m.PlaybackStopped(action.reason, *(where or ())))
             elif type(action) is m.RunTool:
                 self._spawn(self._run_tool(action))
+            elif type(action) is m.CheckApproval:
+                self._spawn(self._check_approval(action))
             elif type(action) is m.RunGuardrails:
                 self._spawn(self._run_guardrails(action))
 
@@ -296,8 +299,15 @@ class Session:
         await self._transport.send(send.event)
 
     async def _run_tool(self, run: m.RunTool) -> None:
-        output = await run.tool.run(run.arguments, ToolContext(self, run.call_id, run.agent))
-        await self._dispatch(m.ToolFinished(run.call_id, output))
+        ctx = ToolContext(self, run.call_id, run.agent)
+        output = await run.tool.run(run.arguments, ctx)
+        checks = await run.tool.check_output(output, ctx)
+        await self._dispatch(m.ToolFinished(run.call_id, output, checks))
+
+    async def _check_approval(self, check: m.CheckApproval) -> None:
+        ctx = ToolContext(self, check.call_id, check.agent)
+        needed = await check.tool.approval_needed(check.arguments, ctx)
+        await self._dispatch(m.ApprovalChecked(check.call_id, needed))
 
     async def _run_guardrails(self, run: m.RunGuardrails) -> None:
         results = await asyncio.gather(*(g.check(run.text, self) for g in run.guardrails))
@@ -455,17 +465,44 @@ class Session:
         self._require_input()
         await self._dispatch(m.SwitchAgent(agent))
 
+    # -- approvals ---------------------------------------------------------------------------
+
+    @property
+    def pending_approvals(self) -> tuple[m.Call, ...]:
+        """Tool calls waiting for :meth:`approve` or :meth:`reject`, oldest first (each has
+        ``call_id``, ``name`` and ``arguments``)."""
+        return self._state.pending_approvals
+
+    async def approve(self, call: Any) -> None:
+        """Run a tool call that waits for approval (its call id, or the call itself)."""
+        await self._dispatch(m.Approve(self._waiting_call(call)))
+
+    async def reject(self, call: Any, reason: str | None = None) -> None:
+        """Refuse a tool call that waits for approval: the model gets "Tool execution was
+        not approved." (plus ``reason``) as the call's output, and answers again."""
+        await self._dispatch(m.Reject(self._waiting_call(call), reason))
+
+    def _waiting_call(self, call: Any) -> str:
+        call_id = call if isinstance(call, str) else getattr(call, "call_id", None)
+        if call_id not in {c.call_id for c in self.pending_approvals}:
+            waiting = ", ".join(c.call_id for c in self.pending_approvals) or "none"
+            raise SessionError(f"no tool call {call_id!r} waits for approval "
+                               f"(waiting: {waiting})")
+        return call_id
+
     # -- waiting -----------------------------------------------------------------------------
 
     async def wait(self, timeout: float = 60.0) -> str:
         """Wait until the agent has answered the latest input; returns its last message.
 
-        Raises :class:`SessionError` when the answer failed (a ``response.done`` with
+        Returns early when a tool call waits for approval (see :attr:`pending_approvals`):
+        answer it with :meth:`approve` or :meth:`reject`, then wait again. Raises :class:`SessionError` when the answer failed (a ``response.done`` with
         status ``failed``, or the server refused one of the session's requests), with
         the server's message, and when the connection is lost.
         """
         async def settled() -> None:
-            while not (self._state.settled or self._state.failed):
+            while not (self._state.settled or self._state.failed
+                       or self._state.pending_approvals):
                 if not self.connected:
                     raise SessionError(f"connection lost: {self.closed_reason}")
                 self._changed.clear()

@@ -51,6 +51,11 @@ class ToolCallEntry:
     t_done: float | None = None
     handoff_to: str | None = None
     supervisor: list[dict[str, Any]] = field(default_factory=list)
+    #: ``"pending"`` while it waits for the user, then ``"approved"`` or ``"rejected"``;
+    #: None for a call that needed no approval.
+    approval: str | None = None
+    #: Tool output guardrails' results (dicts); a tripped one replaced the output.
+    guardrails: list[dict[str, Any]] = field(default_factory=list)
     kind: str = "tool"
 
     @property
@@ -192,6 +197,15 @@ class Transcript:
             call = self._calls.get(ev.get("call_id", ""))
             if call is not None:
                 call.supervisor.append({"t": entry.t, **ev})
+        elif kind in events.APPROVAL_EVENTS:
+            call = self._calls.get(ev.get("call_id", ""))
+            if call is not None:
+                call.approval = {events.ToolApprovalRequested.TYPE: "pending",
+                                 events.ToolApproved.TYPE: "approved"}.get(kind, "rejected")
+        elif kind == events.ToolGuardrailChecked.TYPE:
+            call = self._calls.get(ev.get("call_id", ""))
+            if call is not None:
+                call.guardrails.append(ev["result"])
         elif kind == events.GuardrailChecked.TYPE:
             msg = self._messages.get(ev.get("item_id", ""))
             if msg is not None:
@@ -227,7 +241,10 @@ class Transcript:
             elif isinstance(e, ToolCallEntry):
                 res = "…" if e.output is None else e.output
                 target = f" → {e.handoff_to}" if e.handoff_to else ""
-                out.append(f"{stamp} ⚙ {e.name}({e.arguments}){target} = {res}")
+                approval = f" [{e.approval}]" if e.approval else ""
+                chips = "".join(f" [{g['guardrail']}: {g['category']}]" for g in e.guardrails
+                                if g.get("tripped"))
+                out.append(f"{stamp} ⚙ {e.name}({e.arguments}){target}{approval} = {res}{chips}")
             else:
                 out.append(f"{stamp} — {e.title} —")
         return out
@@ -258,7 +275,7 @@ _HANDLERS = {
     ("server", events.ERROR): Transcript._error,
     **{("local", k): Transcript._local for k in (
         events.Handoff.TYPE, events.Connected.TYPE, events.GuardrailChecked.TYPE,
-        *events.SUPERVISOR_EVENTS)},
+        events.ToolGuardrailChecked.TYPE, *events.APPROVAL_EVENTS, *events.SUPERVISOR_EVENTS)},
 }
 
 

@@ -45,6 +45,8 @@ def summary(action: m.Action) -> tuple:
         return ("flush", action.reason)
     if isinstance(action, m.RunTool):
         return ("tool", action.tool.name)
+    if isinstance(action, m.CheckApproval):
+        return ("check approval", action.tool.name)
     if isinstance(action, m.RunGuardrails):
         return ("guardrails", "final" if action.final else "partial")
     raise AssertionError(action)
