@@ -27,6 +27,7 @@ _EXPORTS = {
     "ToolContext": "rtnb.agents",
     "FunctionTool": "rtnb.agents",
     "supervisor_tool": "rtnb.supervisor",
+    "MCPServer": "rtnb.mcp",
     "output_guardrail": "rtnb.guardrails",
     "moderation_guardrail": "rtnb.guardrails",
     "GuardrailResult": "rtnb.guardrails",

@@ -1,6 +1,7 @@
 """Declarative agents and function tools.
 
-An :class:`Agent` is data: name, instructions, tools, handoffs, output
+An :class:`Agent` is data: name, instructions, tools (its own, and those of the
+MCP servers it lists, once a session has connected them), handoffs, output
 guardrails and voice. :func:`tool` turns a plain (sync or async) function into a
 :class:`FunctionTool` whose JSON schema pydantic builds from the type hints and
 the docstring. A tool may need the user's approval before it runs
@@ -207,6 +208,8 @@ class Agent:
     handoff_description: str = ""
     output_guardrails: list[Any] = field(default_factory=list)
     voice: str | None = None
+    #: :class:`rtnb.MCPServer` instances; their tools join ``tools`` once connected.
+    mcp_servers: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for t in self.tools:
@@ -227,11 +230,15 @@ class Agent:
                            "additionalProperties": False},
         } for a in self.handoffs]
 
+    def all_tools(self) -> list[FunctionTool]:
+        """Its own tools, then those of its connected MCP servers."""
+        return [*self.tools, *(t for server in self.mcp_servers for t in server.tools)]
+
     def wire_tools(self) -> list[dict[str, Any]]:
-        return [t.to_wire() for t in self.tools] + self.handoff_tools()
+        return [t.to_wire() for t in self.all_tools()] + self.handoff_tools()
 
     def find_tool(self, name: str) -> FunctionTool | None:
-        return next((t for t in self.tools if t.name == name), None)
+        return next((t for t in self.all_tools() if t.name == name), None)
 
     def find_handoff(self, tool_name: str) -> Agent | None:
         return next((a for a in self.handoffs if handoff_tool_name(a.name) == tool_name), None)
@@ -251,6 +258,8 @@ class Agent:
         parts = [f"tools={[t.name for t in self.tools]}"] if self.tools else []
         if self.handoffs:
             parts.append(f"handoffs={[a.name for a in self.handoffs]}")
+        if self.mcp_servers:
+            parts.append(f"mcp_servers={[s.name for s in self.mcp_servers]}")
         if self.output_guardrails:
             parts.append(f"guardrails={[g.name for g in self.output_guardrails]}")
         return f"Agent({self.name!r}{', ' if parts else ''}{', '.join(parts)})"

@@ -317,6 +317,16 @@ class ToolGuardrailChecked(LocalEvent):
     output: str | None = None
 
 
+@_local
+@dataclass(frozen=True)
+class MCPToolsListed(LocalEvent):
+    """The session connected an MCP server and offers its ``tools`` (names) to the model."""
+
+    TYPE: ClassVar[str] = "local.mcp.tools"
+    server: str = ""
+    tools: list[str] = field(default_factory=list)
+
+
 #: What the model is told when a tool call was not approved (openai-agents' wording).
 REJECTION_MESSAGE = "Tool execution was not approved."
 

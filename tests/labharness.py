@@ -27,7 +27,11 @@ NOTEBOOK = (
     "def get_weather(city: str) -> dict:\n"
     "    \"\"\"Get the current weather for a city.\"\"\"\n"
     "    return {'city': city, 'temperature_c': 18, 'conditions': 'sunny'}\n\n"
-    "agent = Agent('Assistant', 'Use tools for weather.', tools=[get_weather])\n"
+    "@tool(needs_approval=True)\n"
+    "def refund_order(order_id: str) -> dict:\n"
+    "    \"\"\"Refund an order by its number.\"\"\"\n"
+    "    return {'order_id': order_id, 'refunded': True}\n\n"
+    "agent = Agent('Assistant', 'Use tools for weather.', tools=[get_weather, refund_order])\n"
     "session = rtnb.Session(agent, backend='local')\n"
     "session"
 )

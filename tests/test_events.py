@@ -40,7 +40,7 @@ def test_handoff_keeps_the_wire_name_from():
 
 def test_every_local_kind_is_registered_once():
     kinds = [cls.TYPE for cls in ev.LOCAL_EVENTS.values()]
-    assert len(kinds) == len(set(kinds)) == 15
+    assert len(kinds) == len(set(kinds)) == 16
     assert ev.parse_local({"type": "local.unknown"}) is None
 
 

@@ -98,6 +98,7 @@ class Session:
         self.transcript = Transcript()
         self._listeners: list[Callable[[LoggedEvent], None]] = []
         self._transport = transport
+        self._mcp_opened: list[Any] = []  # MCP servers this session connected
         self._reader: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._changed = asyncio.Event()
@@ -182,10 +183,35 @@ class Session:
         if self._transport is None:
             self._transport = (ReplayTransport(self.backend.path, self.replay_speed)
                                if self.backend.kind == "replay" else SDKTransport(self.backend))
+        listed = [] if self._replaying else await self._connect_mcp(self.root_agent.reachable())
         await self._transport.connect()
         self.closed_reason = None
         self._reader = asyncio.create_task(self._read())
         await self._dispatch(m.Opened(self.backend.kind, quiet=self._replaying, **opened))
+        self._log_listed(listed)
+
+    def _log_listed(self, servers: list[Any]) -> None:
+        for server in servers:
+            self.log_local(ev.MCPToolsListed(server=server.name,
+                                             tools=[t.name for t in server.tools]))
+
+    async def _connect_mcp(self, agents: list[Agent]) -> list[Any]:
+        """Connect the agents' MCP servers that are not connected yet (this session closes
+        them); returns them once their tools are listed."""
+        servers = list({id(s): s for a in agents for s in a.mcp_servers}.values())
+        fresh = [s for s in servers if not s.connected]
+        try:
+            await asyncio.gather(*(s.connect() for s in fresh))
+            for agent in agents:
+                names = [t.name for t in agent.all_tools()]
+                if dupes := sorted({n for n in names if names.count(n) > 1}):
+                    raise SessionError(f"agent {agent.name}: duplicate tool names {dupes} "
+                                       "(from its MCP servers)")
+        except BaseException:
+            await asyncio.gather(*(s.close() for s in fresh), return_exceptions=True)
+            raise
+        self._mcp_opened.extend(fresh)
+        return fresh
 
     @property
     def _replaying(self) -> bool:
@@ -200,6 +226,8 @@ class Session:
                              return_exceptions=True)
         if self._transport is not None:
             await self._transport.close()
+        opened, self._mcp_opened = self._mcp_opened, []
+        await asyncio.gather(*(s.close() for s in opened), return_exceptions=True)
         if self.connected:
             self.closed_reason = self.closed_reason or "closed"
             await self._dispatch(m.Closed(self.closed_reason, quiet=self._replaying))
@@ -461,8 +489,9 @@ class Session:
         await self._dispatch(m.UserMessage(tuple(content), respond))
 
     async def update_agent(self, agent: Agent) -> None:
-        """Switch to another agent, keeping the conversation."""
+        """Switch to another agent, keeping the conversation (its MCP servers connect first)."""
         self._require_input()
+        self._log_listed(await self._connect_mcp(agent.reachable()))
         await self._dispatch(m.SwitchAgent(agent))
 
     # -- approvals ---------------------------------------------------------------------------

@@ -172,3 +172,38 @@ async def test_barge_in_interrupts_audio(engine, speech):
         await rec.wait(count("audio_interrupted"))
 
     await run(agent, engine, body)
+
+
+@function_tool(needs_approval=True)
+def refund_order(order_id: str) -> str:
+    """Refund an order by its number."""
+    return json.dumps({"order_id": order_id, "refunded": True})
+
+
+async def test_tool_approval_approve_then_reject(engine):
+    """openai-agents pauses a needs_approval call (tool_approval_required); the engine's
+    events for it, the approved run and the rejected call all pass its validation."""
+    agent = RealtimeAgent(name="Clerk", instructions="Refund orders.", tools=[refund_order])
+
+    def history_has(text):
+        return lambda evs: any(e.type == "history_updated" and text in json.dumps(
+            [i.model_dump() for i in e.history]) for e in evs)
+
+    async def body(session, rec):
+        await session.send_message("Please refund order 42")
+        await rec.wait(count("tool_approval_required"))
+        asked = rec.of("tool_approval_required")[0]
+        assert (asked.tool.name, json.loads(asked.arguments)) == ("refund_order",
+                                                                  {"order_id": "42"})
+        assert not rec.of("tool_start")  # nothing runs before the approval
+        await session.approve_tool_call(asked.call_id)
+        await rec.wait(count("tool_end"))
+        await rec.wait(history_has("Order id is 42 and refunded is yes"))
+
+        await session.send_message("Please refund order 43")
+        await rec.wait(count("tool_approval_required", 2))
+        await session.reject_tool_call(rec.of("tool_approval_required")[1].call_id)
+        await rec.wait(history_has("Tool execution was not approved."))
+        assert len(rec.of("tool_start")) == 1  # the rejected call never ran
+
+    await run(agent, engine, body)

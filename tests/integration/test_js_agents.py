@@ -1,9 +1,10 @@
 """The stock JavaScript Agents SDK (``@openai/agents``, pinned in tests/js) over WebSocket.
 
 ``node tests/js/agents_ws.mjs`` runs a RealtimeSession with ``transport: 'websocket'``
-against the real engine: text, a tool, a handoff, an output guardrail, a spoken turn
-under server VAD, a barge-in, and a hosted MCP tool that the engine runs against our own
-MCP server (tests/mcp_server.py), with an approval given through the SDK. The script checks every server event against the
+against the real engine: text, a tool, a handoff, an output guardrail, a tool that
+needs approval (approved, then rejected), a spoken turn under server VAD, a barge-in, and
+a hosted MCP tool that the engine runs against our own MCP server (tests/mcp_server.py),
+with an approval given through the SDK. The script checks every server event against the
 SDK's own zod union (the SDK would silently drop one that fails); this test asserts
 on its report.
 """
@@ -68,6 +69,14 @@ def test_output_guardrail_trips_and_the_sdk_asks_again(report):
     # SDK's response.cancel with OpenAI's error code, nothing else goes wrong.
     expected = [] if guardrail["firstStatus"] == "cancelled" else ["response_cancel_not_active"]
     assert report["errors"] == expected
+
+
+def test_tool_approval_approve_then_reject(report):
+    approval = report["scenarios"]["approval"]
+    assert (approval["tool"], approval["args"]) == ("refund_order", {"order_id": "42"})
+    assert approval["ranBeforeApproval"] == 0 and approval["ran"] == ["42"]
+    assert "42" in approval["approvedText"] and "refunded" in approval["approvedText"].lower()
+    assert approval["rejectedText"] == "Tool execution was not approved."
 
 
 def test_spoken_turn_under_server_vad(report):

@@ -179,7 +179,47 @@ try {
   session.close();
 }
 
-// 5. A spoken turn under server VAD, then a barge-in while the answer plays.
+// 5. Tool approval: a needsApproval tool waits for tool_approval_requested; approve()
+// runs it and the engine answers with its result, reject() tells the model it was not
+// approved (the SDK sends its own rejection message as the output).
+{
+  const ran = [];
+  const refundOrder = tool({
+    name: 'refund_order',
+    description: 'Refund an order by its number.',
+    parameters: z.object({ order_id: z.string() }),
+    needsApproval: true,
+    execute: async ({ order_id }) => { ran.push(order_id); return { order_id, refunded: true }; },
+  });
+  const { session } = await open(new RealtimeAgent({
+    name: 'Clerk', instructions: 'Refund orders.', tools: [refundOrder] }));
+  const asked = [];
+  session.on('tool_approval_requested', (_c, _a, request) => asked.push(request));
+  const waitAsked = async (n) => {
+    for (const deadline = Date.now() + 30000; asked.length < n;) {
+      if (Date.now() > deadline) throw new Error('no tool_approval_requested');
+      await sleep(10);
+    }
+    return asked[n - 1];
+  };
+  session.sendMessage('Please refund order 42');
+  const first = await waitAsked(1);
+  const ranBeforeApproval = ran.length;
+  const approved = waitFor(session, 'agent_end', 30000, (_c, _a, t) => /refunded/i.test(t));
+  await session.approve(first.approvalItem);
+  const [, , approvedText] = await approved;
+  session.sendMessage('Please refund order 43');
+  const second = await waitAsked(2);
+  const rejected = waitFor(session, 'agent_end', 30000, (_c, _a, t) => /not approved/i.test(t));
+  await session.reject(second.approvalItem);
+  const [, , rejectedText] = await rejected;
+  report.scenarios.approval = {
+    tool: first.tool.name, args: JSON.parse(first.approvalItem.rawItem.arguments),
+    ranBeforeApproval, ran, approvedText, rejectedText };
+  session.close();
+}
+
+// 6. A spoken turn under server VAD, then a barge-in while the answer plays.
 {
   const { session, log } = await open(new RealtimeAgent({
     name: 'Assistant', instructions: 'Use tools for weather.', tools: [getWeather] }), {

@@ -4,10 +4,11 @@ The fake mic plays a synthetic spoken question from a WAV file. The test clicks
 Connect and Start mic in the rendered panel and waits for the transcript to show
 both sides and the speaker widget to report audio played. Then, with the mic
 paused, it types a message with dollar amounts (they must stay text, not become
-math), screenshots the transcript, opens a row of the event log and checks that the
-row stays open and the scroll position holds while mic frames keep arriving,
-screenshots the log, and holds the push-to-talk button with the mouse and the
-keyboard. Screenshots go to ``artifacts/`` (CI keeps that folder).
+math), asks for a refund (a tool that needs approval) and clicks Approve on the
+waiting call, screenshots the transcript, opens a row of the event log and checks
+that the row stays open and the scroll position holds while mic frames keep
+arriving, screenshots the log, and holds the push-to-talk button with the mouse and
+the keyboard. Screenshots go to ``artifacts/`` (CI keeps that folder).
 """
 
 from __future__ import annotations
@@ -83,6 +84,27 @@ def frames_settled(page) -> None:
         " === document.querySelector('.rtnb-live-audio').dataset.framesSent", timeout=WAIT_MS)
 
 
+def approve_in_panel(page) -> dict:
+    """A refund needs approval: the call shows Approve / Reject; Approve runs it."""
+    since = mark(page)
+    page.locator(".rtnb-text input").fill("Please refund order 42")
+    page.locator(".rtnb-text input").press("Enter")
+    buttons = page.locator(".rtnb-transcript .rtnb-approval button")
+    buttons.first.wait_for(timeout=WAIT_MS)
+    wait_seen(page, since, "approval")
+    seen = {"approval_buttons": buttons.all_inner_texts(),
+            "approval_status": page.locator(".rtnb-status").inner_text()}
+    page.locator(".rtnb-panel").screenshot(path=str(ARTIFACTS / "panel-approval.png"))
+    page.locator(".rtnb-transcript .rtnb-approve").click()
+    page.wait_for_function(
+        "() => /order id is 42 and refunded is yes/i.test("
+        "document.querySelector('.rtnb-transcript .rtnb-box').innerText)", timeout=WAIT_MS)
+    wait_phase(page, "listening")
+    seen["approved_row"] = page.locator(".rtnb-transcript [data-key^='c:']").last.inner_text()
+    seen["approval_buttons_after"] = buttons.count()
+    return seen
+
+
 def tour(page) -> dict:
     """After the spoken turn: dollars, transcript shot, an opened log row, push-to-talk."""
     panel = page.locator(".rtnb-panel")
@@ -101,6 +123,7 @@ def tour(page) -> dict:
     seen["phases"].append(wait_seen(page, since, "thinking", "agent_speaking"))
     page.locator(".rtnb-math-control mjx-container").first.wait_for(timeout=WAIT_MS)
     wait_phase(page, "listening")  # answered and played
+    seen.update(approve_in_panel(page))
     page.locator(".rtnb-mic").click()  # the mic streams again from here on
     seen["math_in_panel"] = panel.locator("mjx-container").count()
     seen["transcript"] = page.locator(".rtnb-transcript .rtnb-box").inner_text()
@@ -178,6 +201,13 @@ def test_spoken_turn_in_jupyterlab(tmp_path):
     # The state line followed the conversation; the last reply is coloured against 1 s.
     assert seen["phases"] in (["listening", "thinking"], ["listening", "agent_speaking"])
     assert re.search(r"last turn: reply \d+", seen["status"])
+    # The refund waited for approval: its row had both buttons, the state line said so,
+    # and after Approve the tool ran and the answer came back.
+    assert seen["approval_buttons"] == ["Approve", "Reject"]
+    assert "waits for your approval" in seen["approval_status"]
+    assert re.search(r"refund_order.*approved", seen["approved_row"])
+    assert seen["approval_buttons_after"] == 0
+    assert re.search(r"Assistant: Order id is 42 and refunded is yes", seen["transcript"])
     # Dollars are text in the panel, though the page typesets math elsewhere.
     assert f"you: {DOLLARS}" in seen["transcript"]
     assert seen["math_in_panel"] == 0
