@@ -10,7 +10,13 @@ import asyncio
 import json
 
 import pytest
-from agents import GuardrailFunctionOutput, OutputGuardrail, function_tool
+from agents import (
+    GuardrailFunctionOutput,
+    OutputGuardrail,
+    ToolGuardrailFunctionOutput,
+    function_tool,
+    tool_output_guardrail,
+)
 from agents.realtime import RealtimeAgent, RealtimeRunner, realtime_handoff
 
 pytestmark = pytest.mark.slow
@@ -180,10 +186,25 @@ def refund_order(order_id: str) -> str:
     return json.dumps({"order_id": order_id, "refunded": True})
 
 
+@tool_output_guardrail
+def no_card_numbers(data):
+    if "4111" in str(data.output):
+        return ToolGuardrailFunctionOutput.reject_content("That card number is private.")
+    return ToolGuardrailFunctionOutput.allow()
+
+
+@function_tool(tool_output_guardrails=[no_card_numbers])
+def card_on_file(customer_id: str) -> str:
+    """The payment card a customer has on file."""
+    return json.dumps({"customer_id": customer_id, "card": "4111 1111 1111 1111"})
+
+
 async def test_tool_approval_approve_then_reject(engine):
     """openai-agents pauses a needs_approval call (tool_approval_required); the engine's
-    events for it, the approved run and the rejected call all pass its validation."""
-    agent = RealtimeAgent(name="Clerk", instructions="Refund orders.", tools=[refund_order])
+    events for it, the approved run and the rejected call all pass its validation. Then
+    a tool output guardrail replaces an output before the engine reads it back."""
+    agent = RealtimeAgent(name="Clerk", instructions="Refund orders.",
+                          tools=[refund_order, card_on_file])
 
     def history_has(text):
         return lambda evs: any(e.type == "history_updated" and text in json.dumps(
@@ -205,5 +226,10 @@ async def test_tool_approval_approve_then_reject(engine):
         await session.reject_tool_call(rec.of("tool_approval_required")[1].call_id)
         await rec.wait(history_has("Tool execution was not approved."))
         assert len(rec.of("tool_start")) == 1  # the rejected call never ran
+
+        await session.send_message("Which payment card does customer 7 have on file?")
+        await rec.wait(history_has("That card number is private."))
+        assert "4111" not in json.dumps([i.model_dump() for i in rec.of(
+            "history_updated")[-1].history])
 
     await run(agent, engine, body)

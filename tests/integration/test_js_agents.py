@@ -2,9 +2,10 @@
 
 ``node tests/js/agents_ws.mjs`` runs a RealtimeSession with ``transport: 'websocket'``
 against the real engine: text, a tool, a handoff, an output guardrail, a tool that
-needs approval (approved, then rejected), a spoken turn under server VAD, a barge-in, and
-a hosted MCP tool that the engine runs against our own MCP server (tests/mcp_server.py),
-with an approval given through the SDK. The script checks every server event against the
+needs approval (approved, then rejected), a tool output guardrail, a spoken turn under
+server VAD, a barge-in, and a hosted MCP tool that the engine runs against our own MCP
+server (tests/mcp_server.py), with an approval given through the SDK. The script checks
+every server event against the
 SDK's own zod union (the SDK would silently drop one that fails); this test asserts
 on its report.
 """
@@ -77,6 +78,8 @@ def test_tool_approval_approve_then_reject(report):
     assert approval["ranBeforeApproval"] == 0 and approval["ran"] == ["42"]
     assert "42" in approval["approvedText"] and "refunded" in approval["approvedText"].lower()
     assert approval["rejectedText"] == "Tool execution was not approved."
+    # A tool output guardrail replaced the card number before the engine saw it.
+    assert approval["guardedText"] == "That card number is private."
 
 
 def test_spoken_turn_under_server_vad(report):

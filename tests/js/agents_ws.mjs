@@ -181,8 +181,21 @@ try {
 
 // 5. Tool approval: a needsApproval tool waits for tool_approval_requested; approve()
 // runs it and the engine answers with its result, reject() tells the model it was not
-// approved (the SDK sends its own rejection message as the output).
+// approved (the SDK sends its own rejection message as the output). Then a tool output
+// guardrail replaces a tool's output before the engine sees it.
 {
+  const cardOnFile = tool({
+    name: 'card_on_file',
+    description: 'The payment card a customer has on file.',
+    parameters: z.object({ customer_id: z.string() }),
+    outputGuardrails: [{
+      name: 'no_card_numbers',
+      run: async ({ output }) => (/4111/.test(JSON.stringify(output))
+        ? { behavior: { type: 'rejectContent', message: 'That card number is private.' } }
+        : { behavior: { type: 'allow' } }),
+    }],
+    execute: async ({ customer_id }) => ({ customer_id, card: '4111 1111 1111 1111' }),
+  });
   const ran = [];
   const refundOrder = tool({
     name: 'refund_order',
@@ -192,7 +205,7 @@ try {
     execute: async ({ order_id }) => { ran.push(order_id); return { order_id, refunded: true }; },
   });
   const { session } = await open(new RealtimeAgent({
-    name: 'Clerk', instructions: 'Refund orders.', tools: [refundOrder] }));
+    name: 'Clerk', instructions: 'Refund orders.', tools: [refundOrder, cardOnFile] }));
   const asked = [];
   session.on('tool_approval_requested', (_c, _a, request) => asked.push(request));
   const waitAsked = async (n) => {
@@ -213,9 +226,12 @@ try {
   const rejected = waitFor(session, 'agent_end', 30000, (_c, _a, t) => /not approved/i.test(t));
   await session.reject(second.approvalItem);
   const [, , rejectedText] = await rejected;
+  const guarded = waitFor(session, 'agent_end', 30000, (_c, _a, t) => /private/i.test(t));
+  session.sendMessage('Which payment card does customer 7 have on file?');
+  const [, , guardedText] = await guarded;
   report.scenarios.approval = {
     tool: first.tool.name, args: JSON.parse(first.approvalItem.rawItem.arguments),
-    ranBeforeApproval, ran, approvedText, rejectedText };
+    ranBeforeApproval, ran, approvedText, rejectedText, guardedText };
   session.close();
 }
 
