@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -78,7 +80,13 @@ class MCPServer:
         """Open the connection and list the tools (a no-op when connected). Returns them."""
         if self.connected:
             return self.tools
-        client = _mcp().Client(self.server)
+        mcp = _mcp()
+        server = self.server
+        if isinstance(server, mcp.StdioServerParameters):  # the server's stderr: see _errlog
+            from mcp.client.stdio import stdio_client
+
+            server = stdio_client(server, errlog=_errlog())
+        client = mcp.Client(server)
         ready: asyncio.Future = asyncio.get_running_loop().create_future()
         self._stop = asyncio.Event()
         # The client's context is entered and left in one task of its own (anyio's cancel
@@ -145,6 +153,20 @@ class MCPServer:
     def __repr__(self) -> str:
         state = f"{len(self.tools)} tools" if self.connected else "not connected"
         return f"<MCPServer {self.name}: {state}>"
+
+
+def _errlog() -> Any:
+    """Where a stdio server's stderr goes: ours, or the process's own when ours is not a
+    file (in a Jupyter kernel ``sys.stderr`` has no ``fileno``, and the subprocess could
+    not start)."""
+    for stream in (sys.stderr, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.fileno()
+                return stream
+        except (OSError, ValueError, AttributeError):
+            continue
+    return open(os.devnull, "w")  # noqa: SIM115 - lives as long as the server
 
 
 def _describe(server: Any) -> str:

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
 import rtnb
 from rtnb import Agent, tool
 from rtnb.session.scripted import ScriptedTransport, text, tool_call
-from tests.mcpharness import http_server, stdio_server
+from tests.mcpharness import SERVER, http_server, stdio_server
 
 pytest.importorskip("mcp")
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +116,28 @@ async def test_a_server_that_does_not_start_fails_the_connect():
     with pytest.raises(Exception):  # noqa: B017 - whatever the SDK raises for a dead server
         await asyncio.wait_for(server.connect(), 60)
     assert not server.connected
+
+
+def test_a_stdio_server_starts_where_stderr_is_no_file():
+    """In a Jupyter kernel sys.stderr has no fileno() (and the mcp SDK binds it as the
+    server's stderr when it is imported): the server must start anyway."""
+    script = textwrap.dedent(f"""
+        import asyncio, io, sys
+
+        class KernelStream(io.StringIO):
+            def fileno(self):
+                raise io.UnsupportedOperation("fileno")
+
+        sys.stderr = KernelStream()
+        import rtnb  # noqa: E402
+
+        async def main():
+            server = rtnb.MCPServer.stdio(sys.executable, [{SERVER!r}, "stdio"])
+            print([t.name for t in await server.connect()])
+            await server.close()
+
+        asyncio.run(main())
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, cwd=ROOT)
+    assert out.stdout.strip() == "['lookup_order', 'cancel_order']", out.stderr[-2000:]
