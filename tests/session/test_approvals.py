@@ -150,3 +150,27 @@ async def test_approval_policies(policy, arguments, needed):
 def test_needs_approval_must_be_a_bool_or_callable():
     with pytest.raises(TypeError, match="needs_approval"):
         tool(lambda: 1, name="x", needs_approval="yes")
+
+
+async def test_a_failing_fail_closed_tool_guardrail_withholds_and_sees_the_call():
+    seen = []
+
+    @tool_output_guardrail(fail_closed=True, message="Not available right now.")
+    def strict(output: str, ctx: rtnb.ToolContext) -> bool:
+        seen.append((ctx.call_id, ctx.agent.name))
+        raise RuntimeError("checker down")
+
+    @tool(output_guardrails=[strict])
+    def balance(account: str) -> dict:
+        """An account's balance."""
+        return {"account": account, "balance": 12}
+
+    transport = ScriptedTransport(tool_call("balance", account="A1"), text("Sorry."))
+    async with rtnb.Session(Agent("Bank", "Balances.", tools=[balance]),
+                            transport=transport) as s:
+        await s.say("What's my balance?")
+        await s.wait()
+    assert sent_outputs(transport) == ["Not available right now."]
+    assert seen == [(s.transcript.tool_calls[0].call_id, "Bank")]
+    [check] = local(s, "local.tool.guardrail")
+    assert check["result"]["error"] == "RuntimeError: checker down"

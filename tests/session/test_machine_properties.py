@@ -2,8 +2,9 @@
 
 A small world runs the machine the way ``Session`` does, against a fake server that
 behaves like the protocol says (one active response at a time; cancels, barge-in
-and errors as specified), tools that finish in any order, and guardrails that pass,
-trip sometimes, or always trip. No sockets, no models, no clock.
+and errors as specified), tools that finish in any order, tools that need the user's
+approval (always, or by a policy that answers later) approved or rejected in any order,
+and guardrails that pass, trip sometimes, or always trip. No sockets, no models, no clock.
 """
 
 from __future__ import annotations
@@ -16,13 +17,27 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rtnb import Agent, GuardrailResult
+from rtnb import Agent, GuardrailResult, tool
+from rtnb.events import REJECTION_MESSAGE, ToolApprovalRequested
 from rtnb.session import machine as m
 from rtnb.session.config import Settings
 
 from .machine_helpers import BILLING, get_weather
 
-PLANS = ["text", "audio", "tool", "handoff", "unknown", "text+tool", "failed", "long"]
+PLANS = ["text", "audio", "tool", "handoff", "unknown", "text+tool", "failed", "long",
+         "approval", "policy"]
+
+
+@tool(needs_approval=True)
+def refund_order(order_id: str) -> dict:
+    """Refund an order."""
+    return {"refunded": order_id}
+
+
+@tool(needs_approval=lambda arguments: True)  # the world answers for the policy
+def transfer(amount: float) -> dict:
+    """Transfer money."""
+    return {"sent": amount}
 
 
 @dataclass
@@ -41,6 +56,7 @@ class Server:
     auto_items: set = field(default_factory=set)  # VAD turns the server answers by itself
     calls: Counter = field(default_factory=Counter)
     outputs: Counter = field(default_factory=Counter)
+    output_text: dict = field(default_factory=dict)
     last_was_output: bool = False
 
     def new(self, prefix: str) -> str:
@@ -68,6 +84,7 @@ class Server:
             item = event["item"]
             if item.get("type") == "function_call_output":
                 self.outputs[item["call_id"]] += 1
+                self.output_text[item["call_id"]] = item["output"]
                 self.last_was_output = True
             elif item.get("role") == "user":
                 self.last_was_output = False
@@ -90,7 +107,8 @@ class Server:
                     events.append({"type": "response.output_audio.delta", "response_id": rid,
                                    "item_id": item, "delta": ""})
         names = {"tool": "get_weather", "text+tool": "get_weather",
-                 "handoff": "transfer_to_billing", "unknown": "no_such_tool"}
+                 "handoff": "transfer_to_billing", "unknown": "no_such_tool",
+                 "approval": "refund_order", "policy": "transfer"}
         if plan in names:
             call_id = self.new("c")
             self.calls[call_id] += 1
@@ -142,6 +160,11 @@ class World:
         self.server = Server(plans, vad=vad)
         self.tools: list[m.RunTool] = []
         self.checks: list[m.RunGuardrails] = []
+        self.policies: list[m.CheckApproval] = []
+        #: Calls that asked for approval, and what the user decided.
+        self.asked: set[str] = set()
+        self.decided: dict[str, str] = {}
+        self.ran: set[str] = set()
         self.corrections: Counter = Counter()  # per user input
         self.sent: list[dict[str, Any]] = []
         #: Responses the client has asked for (or seen server VAD commit to) and not yet
@@ -166,7 +189,16 @@ class World:
                     self.corrections[self.state.inputs] += 1
                 self.server.receive(action.event)
             elif isinstance(action, m.RunTool):
+                # A call that asked for approval runs only once it is approved.
+                assert action.call_id not in self.asked or (
+                    self.decided.get(action.call_id) == "approved")
+                assert action.call_id not in self.ran
+                self.ran.add(action.call_id)
                 self.tools.append(action)
+            elif isinstance(action, m.CheckApproval):
+                self.policies.append(action)
+            elif isinstance(action, m.Log) and isinstance(action.record, ToolApprovalRequested):
+                self.asked.add(action.record.call_id)
             elif isinstance(action, m.RunGuardrails):
                 self.checks.append(action)
             elif isinstance(action, m.FlushPlayback):
@@ -204,6 +236,10 @@ class World:
             moves.append("tool_done")
         if self.checks:
             moves.append("check_done")
+        if self.policies:
+            moves.append("policy_done")
+        if self.state.pending_approvals:
+            moves.append("decide")
         return moves
 
     def do(self, move: str, pick: int, trips: bool) -> None:
@@ -227,6 +263,16 @@ class World:
         elif move == "tool_done":
             run = self.tools.pop(pick % len(self.tools))
             self.feed(m.ToolFinished(run.call_id, "{}"))
+        elif move == "policy_done":
+            check = self.policies.pop(pick % len(self.policies))
+            self.feed(m.ApprovalChecked(check.call_id, needed=pick % 2 == 0))
+        elif move == "decide":
+            waiting = self.state.pending_approvals
+            call = waiting[pick % len(waiting)]
+            verdict = "approved" if pick % 2 == 0 else "rejected"
+            self.decided[call.call_id] = verdict
+            self.feed(m.Approve(call.call_id) if verdict == "approved"
+                      else m.Reject(call.call_id, None))
         elif move == "check_done":
             run = self.checks.pop(pick % len(self.checks))
             tripped = trips and "stormy" in run.text
@@ -238,7 +284,7 @@ class World:
         """Let everything in flight finish, first come first served."""
         for _ in range(limit):
             moves = [x for x in self.moves() if x in ("server_works", "deliver", "tool_done",
-                                                       "check_done")]
+                                                       "check_done", "policy_done", "decide")]
             if not moves:
                 return
             self.do(moves[0], 0, trips=True)
@@ -260,7 +306,7 @@ def test_any_interleaving_settles_and_matches_every_create(vad, plans, guarded, 
 
     guard = OutputGuardrail("no_storms", always if trips else (lambda text: False))
     billing = replace_guardrails(BILLING, [guard] if guarded else [])
-    agent = Agent("Assistant", tools=[get_weather], handoffs=[billing],
+    agent = Agent("Assistant", tools=[get_weather, refund_order, transfer], handoffs=[billing],
                   output_guardrails=[guard] if guarded else [])
     world = World(agent, vad, plans)
     for _ in range(data.draw(st.integers(0, 40), label="steps")):
@@ -289,6 +335,13 @@ def test_any_interleaving_settles_and_matches_every_create(vad, plans, guarded, 
     last_output = max((i for i, k in enumerate(kinds) if k[1] == "function_call_output"),
                       default=-1)
     assert ("response.create", None) in kinds[last_output + 1:] or last_output == -1
+    # Approvals: every call that asked was decided (nothing waits at rest); a rejected
+    # call never ran, and the model was told so in its output.
+    assert not state.pending_approvals and world.asked == set(world.decided)
+    rejected = {c for c, v in world.decided.items() if v == "rejected"}
+    assert not rejected & world.ran
+    assert all(server.output_text[c] == REJECTION_MESSAGE for c in rejected
+               if c in server.output_text)
 
 
 @settings(max_examples=50, deadline=None)
@@ -319,3 +372,15 @@ def test_a_tool_call_is_answered_once_even_when_the_tool_finishes_after_the_resp
 
 def replace_guardrails(agent: Agent, guardrails: list) -> Agent:
     return replace(agent, output_guardrails=guardrails)
+
+
+def test_a_held_call_waits_for_the_user_then_is_answered_once():
+    world = World(Agent("Assistant", tools=[refund_order]), None, ["approval"])
+    world.do("say", 0, trips=False)
+    while set(world.moves()) & {"server_works", "deliver"}:
+        world.do("server_works" if world.server.job is not None else "deliver", 0, False)
+    assert world.state.pending_approvals and not world.tools and not world.state.settled
+    world.do("decide", 1, trips=False)  # reject
+    world.drain()
+    assert world.state.settled and not world.ran
+    assert list(world.server.output_text.values()) == [REJECTION_MESSAGE]
