@@ -60,6 +60,13 @@ FAILED = {"id": "r1", "status": "failed", "status_details": {
         ("listening", ev("local", "local.disconnected"), "disconnected"),
         ("listening", ev("server", "session.updated"), "listening"),
         ("listening", ev("client", "input_audio_buffer.append"), "listening"),
+        ("thinking", ev("local", "local.tool.approval_requested"), "approval"),
+        ("approval", ev("server", "response.done", response={
+            "status": "completed", "output": [{"type": "function_call"}]}), "approval"),
+        ("approval", ev("server", "response.created"), "approval"),
+        ("approval", ev("local", "local.tool.approved"), "thinking"),
+        ("approval", ev("local", "local.tool.rejected"), "thinking"),
+        ("listening", ev("local", "local.tool.approved"), "listening"),
     ],
 )
 def test_activity_transition_table(phase, entry, next_phase):
@@ -274,6 +281,39 @@ def test_transcript_rows_skip_empty_user_turns_and_count_from_connect():
     assert [r.key for r in rows] == ["b:0", "m:u1", "m:a1"]  # in its place, not at the end
 
 
+def test_a_call_waiting_for_approval_has_buttons_then_its_verdict():
+    transcript = Transcript()
+    transcript.apply(ev("server", "response.function_call_arguments.done", 2.0,
+                        call_id="c'1", name="refund_order", arguments='{"order_id": "42"}'))
+    transcript.apply(ev("local", "local.tool.approval_requested", 2.1, call_id="c'1",
+                        name="refund_order", arguments='{"order_id": "42"}'))
+    [row] = transcript_rows(transcript.entries, origin=0.0)
+    buttons = re.findall(r"<button class='rtnb-(\w+)' data-rtnb-action='(\w+)' "
+                         r"data-rtnb-call='([^']*)'>(\w+)</button>", row.summary)
+    assert buttons == [("approve", "approve", "c&#x27;1", "Approve"),
+                       ("reject", "reject", "c&#x27;1", "Reject")]  # the id is escaped
+    transcript.apply(ev("local", "local.tool.rejected", 5.0, call_id="c'1",
+                        name="refund_order", reason="no", output="Tool execution was not "
+                        "approved. Reason: no"))
+    transcript.apply(ev("client", "conversation.item.create", 5.0, item={
+        "type": "function_call_output", "call_id": "c'1", "output": "Tool execution was not "
+        "approved. Reason: no"}))
+    [row] = transcript_rows(transcript.entries, origin=0.0)
+    assert "<button" not in row.summary and "rtnb-rejected'>rejected</span>" in row.summary
+    assert "not approved. Reason: no" in row.body
+
+
+def test_a_tripped_tool_guardrail_shows_a_chip():
+    transcript = Transcript()
+    transcript.apply(ev("server", "response.function_call_arguments.done", 2.0,
+                        call_id="c1", name="card_on_file", arguments="{}"))
+    transcript.apply(ev("local", "local.tool.guardrail", 2.2, call_id="c1", name="card_on_file",
+                        result={"guardrail": "no_cards", "tripped": True, "category": "PII"},
+                        output="withheld"))
+    [row] = transcript_rows(transcript.entries, origin=0.0)
+    assert "no_cards: PII" in row.summary
+
+
 # -- status line --------------------------------------------------------------------------------
 
 
@@ -361,6 +401,15 @@ def test_row_list_sync_inserts_in_place_and_drops(row_list):
     rows.flush()
     assert sent[2]["ops"] == [{"op": "drop", "key": "a"}]
     assert sent[0]["ops"][0]["after"] is None  # the first row of a list goes first
+
+
+def test_a_rows_button_reaches_the_action_callbacks(row_list):
+    rows, _ = row_list
+    clicked = []
+    rows.on_action(lambda action, call: clicked.append((action, call)))
+    rows._on_msg(rows, {"type": "action", "action": "approve", "call": "c1"}, [])
+    rows._on_msg(rows, {"type": "ready", "view": "v1"}, [])  # not an action
+    assert clicked == [("approve", "c1")]
 
 
 def test_a_new_view_gets_every_row(row_list):

@@ -44,6 +44,16 @@ class SyncSession:
     def interrupt(self) -> None:
         self._call(self.session.interrupt())
 
+    def approve(self, call: Any, timeout: float = 60.0) -> str:
+        """Run a tool call that waits for approval; returns the agent's answer."""
+        self._call(self.session.approve(call))
+        return self.wait(timeout)
+
+    def reject(self, call: Any, reason: str | None = None, timeout: float = 60.0) -> str:
+        """Refuse a tool call that waits for approval; returns the agent's answer."""
+        self._call(self.session.reject(call, reason))
+        return self.wait(timeout)
+
     def wait(self, timeout: float = 60.0) -> str:
         return self._call(self.session.wait(timeout))
 
