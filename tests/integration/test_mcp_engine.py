@@ -39,3 +39,30 @@ async def test_mcp_tools_over_stdio_and_http_through_the_engine(engine):
     assert [e.event["server"] for e in s.log if e.type == "local.mcp.tools"] == [
         "shop", "shop-http"]
     assert not any(server.connected for server in servers)
+
+
+async def test_openai_agents_mcp_tools_through_the_engine(engine):
+    """openai-agents' own MCP client (RealtimeAgent(mcp_servers=...)) with our server: the
+    engine calls the listed tool and reads back its result, every event valid for it."""
+    import sys
+
+    from agents.mcp import MCPServerStdio
+    from agents.realtime import RealtimeAgent
+
+    from tests.integration.test_engine_agents import run
+    from tests.mcpharness import SERVER
+
+    async with MCPServerStdio({"command": sys.executable, "args": [SERVER, "stdio"]},
+                              client_session_timeout_seconds=60) as shop:
+        agent = RealtimeAgent(name="Shop", instructions="Help with orders.", mcp_servers=[shop])
+
+        async def body(session, rec):
+            await session.send_message("What is the status of order 42?")
+            await rec.wait(lambda evs: any(e.type == "tool_end" for e in evs), timeout=60)
+            end = next(e for e in rec.events if e.type == "tool_end")
+            assert end.tool.name == "lookup_order" and "shipped" in str(end.output)
+            await rec.wait(lambda evs: any(
+                e.type == "history_updated" and "shipped" in json.dumps(
+                    [i.model_dump() for i in e.history][-1:]) for e in evs))
+
+        await run(agent, engine, body)
