@@ -170,8 +170,13 @@ def _errlog() -> Any:
 
 
 def _describe(server: Any) -> str:
+    """A name for the log: a URL without credentials or query (they may hold a token)."""
     if isinstance(server, str):
-        return server
+        from urllib.parse import urlsplit
+
+        url = urlsplit(server)
+        host = url.hostname or ""
+        return f"{url.scheme}://{host}{f':{url.port}' if url.port else ''}{url.path}"
     command = getattr(server, "command", None)
     if command is not None:
         return " ".join([command, *getattr(server, "args", [])])

@@ -141,3 +141,9 @@ def test_a_stdio_server_starts_where_stderr_is_no_file():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=120, cwd=ROOT)
     assert out.stdout.strip() == "['lookup_order', 'cancel_order']", out.stderr[-2000:]
+
+
+def test_a_servers_default_name_holds_no_credentials():
+    server = rtnb.MCPServer.http("http://user:s3cret@127.0.0.1:8123/mcp?token=abc")
+    assert server.name == "http://127.0.0.1:8123/mcp"
+    assert "s3cret" not in repr(server) and "abc" not in repr(server)
