@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rtnb.engine.speech import PiperTts, SileroVad, WhisperAsr, trace  # noqa: E402
-from rtnb.wer import word_error_rate  # noqa: E402
+from rtnb.wer import normalize, word_error_rate  # noqa: E402
 from tests import speechgen  # noqa: E402
 
 PARAGRAPH = (
@@ -70,6 +70,7 @@ def bench_asr(rows: list[tuple[str, str]], quick: bool, full: bool,
     if full:
         paths["full 30 s window"] = asr.transcribe_full
     errors: dict[str, dict[str, list[float]]] = {name: {} for name in paths}
+    counts: dict[str, dict[str, list[int]]] = {name: {} for name in paths}
     for name, fn in paths.items():
         walls, cpus = [], []
         for text, voice, speed, kind in cases:
@@ -77,14 +78,19 @@ def bench_asr(rows: list[tuple[str, str]], quick: bool, full: bool,
             heard, dt = timed(fn, audio[text, voice, speed, kind])
             cpus.append(time.process_time() - c)
             walls.append(dt)
-            errors[name].setdefault(kind, []).append(word_error_rate(text, heard))
+            wer, words = word_error_rate(text, heard), len(normalize(text))
+            errors[name].setdefault(kind, []).append(wer)
+            count = counts[name].setdefault(kind, [0, 0])
+            count[0] += round(wer * words)
+            count[1] += words
         rows.append((f"ASR {name}",
                      f"wall mean {statistics.mean(walls) * 1000:.0f} ms, max "
                      f"{max(walls) * 1000:.0f} ms; CPU mean {statistics.mean(cpus) * 1000:.0f} "
                      f"ms over {len(walls)} utterances"))
     for name in paths:
         per = errors[name]
-        parts = [f"{kind} {statistics.mean(errs):.1%}" for kind, errs in per.items()]
+        parts = [f"{kind} {statistics.mean(errs):.1%} ({counts[name][kind][0]} word errors / "
+                 f"{counts[name][kind][1]})" for kind, errs in per.items()]
         every = [e for v in per.values() for e in v]
         rows.append((f"ASR WER {name}", ", ".join(parts) + f", all {statistics.mean(every):.1%}"))
 

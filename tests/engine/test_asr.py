@@ -90,14 +90,15 @@ def test_guard_rejects_run_on_and_repetitive_output():
 
 
 @pytest.mark.parametrize("timestamps, case", [(True, LOOP), (False, LOOP_TEXT_MODE)])
-def test_the_guard_catches_a_real_short_window_loop(timestamps, case):
+def test_the_guard_catches_a_real_short_window_loop(asr, timestamps, case):
     said, path = case
     x = load(path)
     # Without the silence filled into the decoder's memory, this audio loops.
-    model = WhisperAsr(timestamps=timestamps, pad_memory=False)
-    got = model.decode_once(x, x.size / 16000 + MARGIN_S)
+    model = asr.variant(timestamps=timestamps, memory_positions=0, silence="audio",
+                        margins=(0.5, 3.0, None))
+    got = model.decode_once(x, x.size / 16000 + 0.5)
     assert word_error_rate(said, got.raw) > 0, got  # the fixture really loops
-    unguarded = WhisperAsr(guard=False, timestamps=timestamps, pad_memory=False)
+    unguarded = model.variant(guard=False)
     assert word_error_rate(said, unguarded.transcribe_many([(x, None)])[0].text) > 0
     decoded = model.transcribe_many([(x, None)])[0]
     assert decoded.cut or decoded.rejected
@@ -106,11 +107,47 @@ def test_the_guard_catches_a_real_short_window_loop(timestamps, case):
 
 
 @pytest.mark.parametrize("case", [LOOP, LOOP_TEXT_MODE])
-def test_silence_filled_memory_does_not_loop(asr, case):
+def test_the_engines_guarded_decode_does_not_loop(asr, case):
     said, path = case
     x = load(path)
     got = asr.decode_once(x, x.size / 16000 + MARGIN_S)
     assert got.raw == got.text and word_error_rate(said, got.raw) == 0, got
+    decoded = asr.transcribe_many([(x, None)])[0]
+    assert not decoded.rejected and not decoded.cut, decoded
+    assert degenerate(decoded.text, 0, token_budget(decoded.seconds)) is None
+    assert word_error_rate(said, decoded.text) == 0, decoded
+
+
+def test_mel_silence_is_what_faster_whisper_pads_the_full_window_with(asr):
+    from faster_whisper.audio import pad_or_trim
+
+    x = load(LOOP[1])
+    mel = asr._model.feature_extractor(x)  # what transcribe computes, then pads
+    full = pad_or_trim(mel[:, :mel.shape[1] - 1])
+    assert np.array_equal(asr._features(x, 3000, "mel"), full)
+    assert np.array_equal(asr._features(x, 400, "mel"), full[:, :400])
+    floor = asr._features(x, 400, "audio")[:, -50:]  # zeros in the waveform: the floor
+    assert np.allclose(floor, floor.min()) and floor.min() < 0
+
+
+def test_memory_is_filled_with_encoded_silence_up_to_its_positions(asr):
+    x = load(LOOP[1])
+    encoded = asr.encode_window([x, x], x.size / 16000 + MARGIN_S)
+    n = encoded.shape[1]
+    assert n == int(np.ceil((x.size / 16000 + MARGIN_S) * 50))  # 2 mel frames a position
+    for silence in ("audio", "mel"):
+        for positions in (0, n, 1000, 1500):
+            memory = asr.variant(silence=silence, memory_positions=positions).memory(encoded)
+            assert memory.shape == (2, max(n, positions), encoded.shape[2])
+            assert np.array_equal(memory[:, :n], encoded)
+    audio = asr.variant(silence="audio", memory_positions=1500).memory(encoded)[0, n:]
+    mel = asr.variant(silence="mel", memory_positions=1500).memory(encoded)[0, n:]
+    assert not np.allclose(audio, mel)  # two different silences
+    assert np.array_equal(audio, asr.variant(silence="audio")._fill()[0, n:])
+    with pytest.raises(ValueError):
+        asr.variant(silence="noise")
+    with pytest.raises(TypeError):
+        asr.variant(beam_size=5)
 
 
 def test_sized_windows_batch_and_match_the_full_window(asr):

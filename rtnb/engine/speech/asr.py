@@ -21,6 +21,7 @@ after token suppression, the distribution the greedy decode picked from).
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import math
 import os
@@ -44,6 +45,18 @@ FULL_WINDOW_S = 30.0
 #: Silence appended after the audio before encoding (seconds). Measured on the speech set
 #: (benchmarks/asr_windows.py): 0.25 s still loops now and then, 0.5 s and 1 s did not.
 MARGIN_S = 0.5
+#: How the silence after the audio looks to the encoder: ``"audio"`` (zeros in the waveform,
+#: the log-mel's floor) or ``"mel"`` (zeros in the log-mel, what faster-whisper pads the
+#: full window with). The decoder's memory is filled with encoded silence of the same kind.
+#: Measured on the whole speech set (benchmarks/README.md, "ASR windows"): ``"audio"`` hears
+#: best.
+SILENCE_KINDS = ("audio", "mel")
+SILENCE = "audio"
+#: The decoder's memory is filled with encoded silence up to this many positions. Whisper's
+#: full window has 1500; fewer is cheaper (every position is projected for cross-attention,
+#: ~40 % of a short decode at 1500) but, measured, hears worse.
+FULL_POSITIONS = 1500
+MEMORY_POSITIONS = FULL_POSITIONS
 #: Margins tried, in order, while a decode looks degenerate; ``None`` is the full window.
 FALLBACK_MARGINS_S: tuple[float | None, ...] = (MARGIN_S, 3.0, None)
 #: Output budget, timestamps included: tokens per second of audio plus a constant (the
@@ -59,6 +72,8 @@ LOGPROB_FLOOR: float | None = None
 COMPRESSION_LIMIT = 2.4  # Whisper's own threshold for "too repetitive"
 REPEAT_NGRAM = 4  # a run of this many words that occurs twice is taken for a loop
 MAX_LENGTH = 448  # Whisper's decoder context
+#: CTranslate2 ``generate`` options beyond greedy search (none: the full window's).
+GENERATE_OPTIONS: dict[str, Any] = {}
 
 #: A decode's text tokens with their log probabilities: ``(token text, logprob)``.
 TokenLogprobs = list[tuple[str, float]]
@@ -183,18 +198,22 @@ class Decoded:
 class WhisperAsr:
     """Greedy Whisper tiny.en transcription on CPU. Safe to call from several threads.
 
-    Sized windows decode with timestamps (``timestamps=False`` for plain text), which
-    lets the guard see where a loop begins. ``margins`` overrides
-    :data:`FALLBACK_MARGINS_S` (the benchmarks sweep it); ``guard=False`` accepts the first
-    decode as it is.
+    Sized windows decode plain text (``timestamps=True`` decodes with timestamps, which
+    lets the guard see where a loop begins). ``margins`` overrides
+    :data:`FALLBACK_MARGINS_S`, ``silence`` :data:`SILENCE`, ``memory_positions``
+    :data:`MEMORY_POSITIONS` and ``generate_options`` :data:`GENERATE_OPTIONS` (the
+    benchmarks sweep them; :meth:`variant` shares the loaded model); ``guard=False`` accepts
+    the first decode as it is.
     """
 
     name = LOCAL_TRANSCRIPTION
 
     def __init__(self, model_dir: str | Path | None = None, cpu_threads: int | None = None,
                  margins: Sequence[float | None] = FALLBACK_MARGINS_S,
-                 guard: bool = True, timestamps: bool = False, pad_memory: bool = True,
-                 logprob_floor: float | None = LOGPROB_FLOOR) -> None:
+                 guard: bool = True, timestamps: bool = False,
+                 memory_positions: int = MEMORY_POSITIONS, silence: str = SILENCE,
+                 logprob_floor: float | None = LOGPROB_FLOOR,
+                 generate_options: dict[str, Any] | None = None) -> None:
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
@@ -216,13 +235,31 @@ class WhisperAsr:
         self._tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual,
                                     task="transcribe", language="en")
         self._suppress = get_suppressed_tokens(self._tokenizer, [-1])
+        if silence not in SILENCE_KINDS:
+            raise ValueError(f"silence must be one of {SILENCE_KINDS}, not {silence!r}")
         self.margins = tuple(margins)
         self.guard = guard
         self.timestamps = timestamps
-        self.pad_memory = pad_memory
-        self._silence: np.ndarray | None = None
+        self.memory_positions = memory_positions
+        self.silence = silence
         self.logprob_floor = logprob_floor
+        #: Extra CTranslate2 ``generate`` options for sized windows (the benchmarks sweep
+        #: ``no_repeat_ngram_size``, ``repetition_penalty``, ...).
+        self.generate_options = dict(GENERATE_OPTIONS if generate_options is None
+                                     else generate_options)
+        self._fills: dict[str, np.ndarray] = {}  # encoded 30 s of silence, per kind
         self._lock = threading.Lock()
+
+    def variant(self, **changes: Any) -> WhisperAsr:
+        """This ASR with other settings (``margins``, ``silence``, ...), sharing the model."""
+        other = copy.copy(self)
+        for name, value in changes.items():
+            if not hasattr(self, name) or name.startswith("_"):
+                raise TypeError(f"unknown setting {name!r}")
+            setattr(other, name, value)
+        if other.silence not in SILENCE_KINDS:
+            raise ValueError(f"silence must be one of {SILENCE_KINDS}, not {other.silence!r}")
+        return other
 
     # -- input ------------------------------------------------------------------------------
 
@@ -235,12 +272,21 @@ class WhisperAsr:
             return resample(load_audio(audio), RATE, _RATE)
         return load_audio(audio, rate=_RATE)
 
-    def _features(self, x: np.ndarray, frames: int) -> np.ndarray:
-        """Log-mel of ``x`` padded with silence to ``frames`` frames (``[n_mels, frames]``)."""
-        n = frames * (_RATE // FRAMES_PER_S)
-        x = np.pad(x[:n], (0, max(0, n - x.size))).astype(np.float32)
-        mel = self._model.feature_extractor(x, padding=0)
-        return mel[:, :frames]
+    def _features(self, x: np.ndarray, frames: int, silence: str | None = None) -> np.ndarray:
+        """Log-mel of ``x`` followed by silence, ``frames`` frames (``[n_mels, frames]``).
+
+        ``silence`` (default :attr:`silence`): ``"mel"`` pads the log-mel with zeros, as
+        faster-whisper pads the full window; ``"audio"`` pads the waveform with zeros (the
+        log-mel's floor, 8 decades below the loudest bin).
+        """
+        hop = _RATE // FRAMES_PER_S
+        x = np.asarray(x[:frames * hop], np.float32)
+        if (silence or self.silence) == "mel":
+            # faster-whisper's transcribe: the audio plus one hop, its last frame dropped.
+            mel = self._model.feature_extractor(x, padding=hop)[:, :-1][:, :frames]
+            return np.pad(mel, ((0, 0), (0, frames - mel.shape[1])))
+        x = np.pad(x, (0, frames * hop - x.size))
+        return self._model.feature_extractor(x, padding=0)[:, :frames]
 
     # -- decoding ---------------------------------------------------------------------------
 
@@ -279,6 +325,14 @@ class WhisperAsr:
             elif seconds + (self.margins[0] or FULL_WINDOW_S) > FULL_WINDOW_S:
                 out[i] = Decoded(self._full(x, items[i][1]), seconds, FULL_WINDOW_S)
         while pending := [i for i in range(len(items)) if out[i] is None]:
+            for i in [i for i in pending if self.margins[level[i]] is None]:
+                # The last resort is today's full-window path, taken as it is.
+                x, prompt = items[i]
+                out[i] = Decoded(self._full(x, prompt), x.size / _RATE, FULL_WINDOW_S,
+                                 rejected[i])
+            pending = [i for i in pending if out[i] is None]
+            if not pending:
+                break
             window = max(self._window(items[i][0].size / _RATE, level[i]) for i in pending)
             results = self._generate_grouped([items[i] for i in pending], window, logprobs)
             for i, got in zip(pending, results, strict=True):
@@ -296,10 +350,7 @@ class WhisperAsr:
         return [d for d in out if d is not None]
 
     def _window(self, seconds: float, level: int) -> float:
-        margin = self.margins[level]
-        if margin is None:
-            return FULL_WINDOW_S
-        return min(FULL_WINDOW_S, seconds + margin)
+        return min(FULL_WINDOW_S, seconds + (self.margins[level] or FULL_WINDOW_S))
 
     def _generate_grouped(self, items: Sequence[tuple[np.ndarray, str | None]],
                           window_s: float, logprobs: bool = False) -> list[Try]:
@@ -320,27 +371,65 @@ class WhisperAsr:
     def _generate(self, audio: Sequence[np.ndarray], prompts: list[list[int]], window_s: float,
                   logprobs: bool = False) -> list[Try]:
         """One batched ``generate`` of items padded to a ``window_s`` window."""
+        return self.decode_memory(self.memory(self.encode_window(audio, window_s)), audio,
+                                  prompts, logprobs)
+
+    def encode_window(self, audio: Sequence[np.ndarray], window_s: float) -> np.ndarray:
+        """Encoder output (``[batch, positions, d_model]``) of 16 kHz items in a sized window."""
+        import ctranslate2
 
         frames = int(math.ceil(window_s * FRAMES_PER_S))
         frames += frames % 2  # the encoder's convolution has stride 2
         feats = np.stack([self._features(x, frames) for x in audio])
         with self._lock:
-            memory = self._encode(feats)
+            encoded = self._model.model.encode(
+                ctranslate2.StorageView.from_array(np.ascontiguousarray(feats)), to_cpu=True)
+        return np.array(encoded)
+
+    def memory(self, encoded: np.ndarray) -> np.ndarray:
+        """The decoder's memory: ``encoded`` followed by encoded silence up to
+        :attr:`memory_positions` (see :data:`MEMORY_POSITIONS`)."""
+        n = encoded.shape[1]
+        if self.memory_positions <= n:
+            return encoded
+        fill = self._fill()[:, n:self.memory_positions]
+        return np.concatenate([encoded, np.broadcast_to(fill, (len(encoded), *fill.shape[1:]))],
+                              axis=1)
+
+    def _fill(self) -> np.ndarray:
+        """Encoder output of 30 s of :attr:`silence` (computed once per kind)."""
+        fill = self._fills.get(self.silence)
+        if fill is None:
+            import ctranslate2
+
+            if self.silence == "mel":
+                zeros = np.zeros((1, self._model.feature_extractor.mel_filters.shape[0],
+                                  FULL_FRAMES), np.float32)
+            else:
+                zeros = self._features(np.zeros(0, np.float32), FULL_FRAMES, "audio")[None]
+            with self._lock:
+                fill = np.array(self._model.model.encode(
+                    ctranslate2.StorageView.from_array(np.ascontiguousarray(zeros)),
+                    to_cpu=True))
+            self._fills[self.silence] = fill
+        return fill
+
+    def decode_memory(self, memory: np.ndarray, audio: Sequence[np.ndarray],
+                      prompts: list[list[int]], logprobs: bool = False) -> list[Try]:
+        """Greedy decodes of an encoded batch (``audio`` gives each item's length)."""
+        import ctranslate2
+
         budgets = [token_budget(x.size / _RATE) for x in audio]
         max_length = min(MAX_LENGTH, max(len(p) + b for p, b in zip(prompts, budgets,
                                                                      strict=True)))
+        options = {"beam_size": 1, "max_length": max_length, "return_scores": True,
+                   "return_no_speech_prob": True, "return_logits_vocab": logprobs,
+                   "suppress_blank": True, "suppress_tokens": self._suppress,
+                   **self.generate_options}
         with self._lock:
             results = self._model.model.generate(
-                memory,
-                prompts,
-                beam_size=1,
-                max_length=max_length,
-                return_scores=True,
-                return_no_speech_prob=True,
-                return_logits_vocab=logprobs,
-                suppress_blank=True,
-                suppress_tokens=self._suppress,
-            )
+                ctranslate2.StorageView.from_array(np.ascontiguousarray(memory)), prompts,
+                **options)
         out = []
         for r, budget, x in zip(results, budgets, audio, strict=True):
             ids = r.sequences_ids[0]
@@ -365,32 +454,6 @@ class WhisperAsr:
             top = z.max()
             out.append((tok.decode([t]), float(z[t] - top - np.log(np.exp(z - top).sum()))))
         return out
-
-    def _encode(self, feats: np.ndarray) -> Any:
-        """Encoder output of a batch of short windows, as the decoder's memory.
-
-        With ``pad_memory`` it is filled up to Whisper's 1500 positions with the encoder's
-        output for 30 s of silence (computed once): the decoder then attends over the
-        memory it was trained on, which keeps the short window's text the full window's
-        (fewer loops, numbers and words as the full window hears them).
-        """
-        import ctranslate2
-
-        model = self._model.model
-        encoded = model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(feats)),
-                               to_cpu=True)
-        if not self.pad_memory:
-            return encoded
-        if self._silence is None:
-            zeros = np.zeros(FULL_FRAMES * (_RATE // FRAMES_PER_S), np.float32)
-            full = self._features(zeros, FULL_FRAMES)[None]
-            self._silence = np.array(model.encode(
-                ctranslate2.StorageView.from_array(np.ascontiguousarray(full)), to_cpu=True))
-        enc = np.array(encoded)
-        tail = np.broadcast_to(self._silence[:, enc.shape[1]:],
-                               (enc.shape[0], *self._silence[0, enc.shape[1]:].shape))
-        return ctranslate2.StorageView.from_array(
-            np.ascontiguousarray(np.concatenate([enc, tail], axis=1)))
 
     def _text(self, ids: list[int], seconds: float) -> tuple[str, str]:
         """``(everything decoded, the segments kept)`` of a decode with timestamps.
