@@ -8,9 +8,11 @@ utterance, then silence until the reply's first audio delta and its ``response.d
 Server VAD runs with its defaults (500 ms silence window).
 
 Per turn (wall clock, ms): overhead = first audio - end of speech - silence window, and the
-breakdown end_of_turn, asr, brain_tts, ttfb. In-process, after the turns, the engine's own
-ASR work for each turn is replayed on the idle engine next to today's full-window decode of
-the same audio, so the CPU per turn of both is measured side by side on this machine.
+breakdown end_of_turn, asr, brain_tts, ttfb. In-process, after the turns, each turn's ASR is
+replayed on the idle engine and its process CPU measured side by side with (a) one
+full-window decode of the turn's speech and (b) the engine before issue 9 on the same audio
+and VAD frames (its speculative full-window decode at every pause, ~1.8 per turn; see
+``_asr_replay.py``).
 Run: ``python benchmarks/e2e_latency.py`` (``taskset -c 0`` in front for one core).
 """
 
@@ -21,7 +23,8 @@ import asyncio
 import sys
 from typing import Any
 
-from _bench import cpu_timer
+from _asr_replay import VadRecorder, replay
+from _asr_replay import report as replay_report
 from _realtime import (
     VOICES,
     CpuMonitor,
@@ -36,6 +39,8 @@ from _realtime import (
     table,
     write_json,
 )
+
+from rtnb.engine.turns import TurnConfig
 
 METRICS = {
     "overhead": "first audio delta - end of speech - silence window",
@@ -128,36 +133,6 @@ async def one_turn(conn: Any, log: EventLog, mic: PacedMic, pcm: bytes, lead_ms:
     return row
 
 
-def replay_asr(asr: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per turn, on the idle engine: CPU and wall of the engine's own ASR batches, replayed,
-    and of today's full-window decode of the same audio (``transcribe_full``)."""
-    per = []
-    for r in rows:
-        jobs = r.pop("asr_jobs", None) or []
-        if not jobs or not hasattr(asr, "transcribe_full"):
-            continue
-        with cpu_timer() as ours:
-            for batch in jobs:
-                asr.transcribe_batch(batch)
-        audio = b"".join(pcm for batch in jobs for pcm, _ in batch)
-        with cpu_timer() as full:
-            asr.transcribe_full(audio)
-        per.append({"turn": r["turn"], "requests": sum(len(b) for b in jobs),
-                    "audio_ms": len(audio) / 48, "cpu_ms": 1000 * ours["cpu"],
-                    "wall_ms": 1000 * ours["wall"], "full_cpu_ms": 1000 * full["cpu"],
-                    "full_wall_ms": 1000 * full["wall"]})
-    if not per:
-        return {"turns": []}
-    cpu = sum(p["cpu_ms"] for p in per)
-    full = sum(p["full_cpu_ms"] for p in per)
-    return {"turns": per, "cpu_ms": stats([p["cpu_ms"] for p in per]),
-            "full_cpu_ms": stats([p["full_cpu_ms"] for p in per]),
-            "wall_ms": stats([p["wall_ms"] for p in per]),
-            "full_wall_ms": stats([p["full_wall_ms"] for p in per]),
-            "requests_per_turn": round(sum(p["requests"] for p in per) / len(per), 2),
-            "cpu_ratio": round(cpu / full, 3) if full else None}
-
-
 async def run(args: argparse.Namespace, url: str, trace: StageTrace | None) -> dict[str, Any]:
     from openai import AsyncOpenAI
 
@@ -243,21 +218,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     trace = None if (args.url or args.no_trace) else StageTrace()
     engines: list[Any] = []
+    vads = VadRecorder()
 
     def install(engine: Any) -> None:
         trace.install(engine)
+        vads.install(engine)
         engines.append(engine)
 
     with engine_url(args.url, install if trace else None) as url:
         result = asyncio.run(run(args, url, trace))
-        replay = {"turns": []}
+        asr_cpu: dict[str, Any] = {"turns": []}
         if engines and not args.no_replay:
-            print("  replaying each turn's ASR work next to a full-window decode ...",
-                  file=sys.stderr)
-            replay = replay_asr(engines[0].asr._inner, result["rows"])
+            print("  replaying each turn's ASR work: this engine, one full-window decode, "
+                  "the engine before issue 9 ...", file=sys.stderr)
+            cfg = TurnConfig.from_wire({"type": "server_vad",
+                                        "silence_duration_ms": args.silence_ms})
+            asr_cpu = replay(engines[0].asr._inner, result["rows"], vads, cfg)
         for row in result["rows"]:
             row.pop("asr_jobs", None)
-        result["asr_cpu"] = replay
+        result["asr_cpu"] = asr_cpu
     summary = result["summary"]
     print(table({k: summary[k] for k in METRICS},
                 f"\ne2e latency over {summary['overhead']['n']} turns "
@@ -273,16 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         print(table({k: quiet[k] for k in (*METRICS, *(STAGES if trace else ()))},
                     f"\nquiet turns only (other processes < {args.quiet_cpu:.0f}% CPU): "
                     f"{quiet['overhead']['n']} turns"))
-    replay = result["asr_cpu"]
-    if replay["turns"]:
-        c, f = replay["cpu_ms"], replay["full_cpu_ms"]
-        print(f"\nASR CPU per turn, replayed on the idle engine ({len(replay['turns'])} turns, "
-              f"{replay['requests_per_turn']} requests per turn):\n"
-              f"  this engine (sized windows, parts): p50 {c['p50']} ms, mean {c['mean']} ms "
-              f"(wall p50 {replay['wall_ms']['p50']} ms)\n"
-              f"  today's full-window decode:         p50 {f['p50']} ms, mean {f['mean']} ms "
-              f"(wall p50 {replay['full_wall_ms']['p50']} ms: this machine's baseline)\n"
-              f"  ratio (total CPU): {replay['cpu_ratio']}")
+    if result["asr_cpu"]["turns"]:
+        print("\n" + replay_report(result["asr_cpu"]))
     pacing = result["pacing"]
     print(f"\npacing: {pacing['chunks']} appends, lateness p50 {pacing['late_p50_ms']:.2f} ms, "
           f"p95 {pacing['late_p95_ms']:.2f} ms, max {pacing['late_max_ms']:.2f} ms")
