@@ -18,7 +18,8 @@ import sys
 
 DESCRIPTION = ("Realtime voice agents in Jupyter. 'rtnb serve' runs the local realtime "
                "engine (the OpenAI Realtime protocol on loopback, offline speech models); "
-               "'rtnb demo' starts it and holds a short spoken conversation.")
+               "'rtnb demo' starts it and holds a short spoken conversation; 'rtnb eval' "
+               "runs a voice agent test suite.")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = _Parser(prog="rtnb", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"rtnb {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{serve,demo}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{serve,demo,eval}")
 
     serve = sub.add_parser("serve", help="run the local realtime engine",
                            description="Run the local realtime engine: WebSocket "
@@ -70,7 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--out", default="rtnb-demo",
                       help="folder for the recording (default rtnb-demo)")
 
+    from .evals.cli import add_parser as add_eval
+
+    add_eval(sub)
+
     args = parser.parse_args(argv)
+    if args.command == "eval":
+        from .evals.cli import run_cli
+
+        return run_cli(args)
     if args.command == "serve":
         from .engine.brain import make_brain
 

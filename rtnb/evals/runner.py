@@ -64,8 +64,9 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "call"
 
 
-async def run_call_async(spec: CallSpec) -> dict[str, Any]:
-    """:func:`run_call` as a coroutine."""
+async def run_call_async(spec: CallSpec, *, transport: Any = None) -> dict[str, Any]:
+    """:func:`run_call` as a coroutine. ``transport`` replaces the backend (a
+    :class:`~rtnb.session.scripted.ScriptedTransport` in tests)."""
     from ..session import Session
     from .judge import Judge
 
@@ -74,8 +75,11 @@ async def run_call_async(spec: CallSpec) -> dict[str, Any]:
     mode = spec.mode or suite.mode
     started = time.monotonic()
     judge = Judge(spec.judge)
-    url = await asyncio.to_thread(warm_backend, spec.backend)
-    session = Session(suite.agent_factory()(), backend=url)
+    if transport is not None:
+        session = Session(suite.agent_factory()(), transport=transport)
+    else:
+        url = await asyncio.to_thread(warm_backend, spec.backend)
+        session = Session(suite.agent_factory()(), backend=url)
     checks: list[dict[str, Any]] = []
     bounds: list[int] = []
     error = None
@@ -163,15 +167,22 @@ async def _goal_driven(session: Any, suite: Any, spec: CallSpec, mode: str, judg
 
 async def _checks(call: Any, entries: list, bounds: list[int], judge: Any,
                   already: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from .checks import Evidence, check_turn
+    from .checks import Evidence, check, check_turn
 
     out: list[dict[str, Any]] = []
     metrics = _turns_by_suite_turn(entries, bounds)
     if call.caller is not None:
-        if call.expect is not None and bounds:
+        expect = call.expect.items() if call.expect is not None else []
+        if bounds:
             evidence = Evidence(0, entries[bounds[0]:],
                                 [t for ts in metrics.values() for t in ts], history(entries))
-            out += await check_turn(call.expect, evidence, judge)
+            out += await check_turn(call.expect, evidence, judge) if expect else []
+        elif not judge.available:  # the caller never ran: neither did its checks
+            out += [check(0, name, _plain(want), None, None, skipped=judge.reason)
+                    for name, want in expect]
+        else:
+            out += [check(0, name, _plain(want), "the caller said nothing", False)
+                    for name, want in expect]
         return out
     for i, start in enumerate(bounds):
         end = bounds[i + 1] if i + 1 < len(bounds) else len(entries)
