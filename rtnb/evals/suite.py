@@ -249,7 +249,7 @@ def _voices() -> list[str]:
 
 
 def _describe(error: Any, data: dict) -> str:
-    """One pydantic error as 'unknown key 'handof' in call 'x', turn 1 (expect)'."""
+    """One pydantic error as "call 'x', turn 2: unknown key 'handof' under expect"."""
     loc = list(error["loc"])
     where = []
     if len(loc) >= 2 and loc[0] == "calls" and isinstance(loc[1], int):
@@ -269,4 +269,4 @@ def _describe(error: Any, data: dict) -> str:
     else:
         field = ".".join(keys) or "value"
         what = f"{field}: {error['msg']}"
-    return ", ".join([what, *where])
+    return f"{', '.join(where)}: {what}" if where else what
