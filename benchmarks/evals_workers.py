@@ -81,12 +81,17 @@ def main() -> None:
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="S")
     parser.add_argument("--quiet-cpu", type=float, default=10.0)
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/evals_workers.json"))
+    parser.add_argument("--only", nargs=2, metavar=("SETUP", "WORKERS"),
+                        help=argparse.SUPPRESS)  # one measurement, in this process
     args = parser.parse_args()
 
     from rtnb.evals import load_suite, specs_for
 
     suite = load_suite(args.suite)
     specs = specs_for(suite, repeat=args.repeat, mode=args.mode)
+    if args.only:
+        print("RESULT", json.dumps(run_setup(args.only[0], int(args.only[1]), specs)))
+        return
     print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, "
           f"{platform.processor() or platform.machine()}; suite {suite.name} ({args.mode}), "
           f"{len(specs)} calls per run", flush=True)
@@ -117,14 +122,9 @@ def main() -> None:
 def _in_fresh_process(kind: str, workers: int, args: argparse.Namespace) -> dict:
     import subprocess
 
-    code = ("import json, sys; sys.path[:0] = [%r, %r]; import evals_workers as b; "
-            "from rtnb.evals import load_suite, specs_for; "
-            "specs = specs_for(load_suite(%r), repeat=%d, mode=%r); "
-            "print('RESULT', json.dumps(b.run_setup(%r, %d, specs)))") % (
-        str(Path(__file__).resolve().parent), str(ROOT), args.suite, args.repeat, args.mode,
-        kind, workers)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT)
+    cmd = [sys.executable, __file__, "--suite", args.suite, "--mode", args.mode,
+           "--repeat", str(args.repeat), "--only", kind, str(workers)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])

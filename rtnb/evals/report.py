@@ -38,12 +38,12 @@ def latency_plot(results: Results) -> Any:
     for p, ls in ((50, "-"), (95, "--")):
         x = percentile(values, p)
         ax.axvline(x, color=COLORS["muted"], ls=ls, lw=1)
-        ax.text(x, len(names) - 0.4, f" p{p} {x:.0f} ms", fontsize=SMALL,
-                color=COLORS["muted"], va="bottom")
+        ax.text(x, 1.01, f"p{p} {x:.0f} ms", fontsize=SMALL, color=COLORS["muted"],
+                va="bottom", ha="center", transform=ax.get_xaxis_transform())
     ax.set_yticks(range(len(names)), [short(n, 40) for n in names])
     ax.set_ylim(-0.6, len(names) - 0.1)
     ax.invert_yaxis()
-    ax.set_xlim(left=0)
+    ax.set_xlim(0, values[-1] * 1.06)
     ax.set_xlabel("e2e per turn (ms): end of the caller's input → first reply audio; "
                   "red: a failed call")
     ax.grid(axis="x", alpha=0.3)
@@ -100,7 +100,7 @@ def results_html(results: Results, *, standalone: bool, base: Path | None = None
              f"{s['seconds']:.1f} s{e2e_text})")
     body = (f"<div class='rtnb-eval tex2jax_ignore mathjax_ignore'><h3>{title}</h3>{grid}"
             f"{'<h4>Failures</h4>' + fails if fails else ''}{notes}"
-            f"<img alt='latency distribution' style='max-width:100%' "
+            f"<img alt='latency distribution' style='max-width:100%;margin-top:1em' "
             f"src='data:image/png;base64,{png}'></div>")
     if not standalone:
         return body

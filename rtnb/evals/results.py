@@ -198,8 +198,16 @@ class Results:
         return path
 
     def to_dataframe(self, checks: bool = False) -> Any:
-        """One row per call and repetition (or, ``checks=True``, per check)."""
-        import pandas as pd
+        """One row per call and repetition (or, ``checks=True``, per check); needs pandas
+        (``pip install "rtnb[evals]"``)."""
+        from .._extras import MissingDependency
+
+        try:
+            import pandas as pd
+        except ModuleNotFoundError:
+            raise MissingDependency('results as a DataFrame need pandas, which is not '
+                                    'installed; run: pip install "rtnb[evals]"',
+                                    name="pandas") from None
 
         if checks:
             return pd.DataFrame(self.checks)

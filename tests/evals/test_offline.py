@@ -60,7 +60,7 @@ def test_shipped_suite_passes_in_text_mode(engine, tmp_path, name):
 
 def test_audio_mode_with_voice_speed_noise_and_barge_in(engine, tmp_path):
     path = tmp_path / "audio.yaml"
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(textwrap.dedent("""\
         agent: my_agents:triage
         mode: audio
         calls:
@@ -70,11 +70,11 @@ def test_audio_mode_with_voice_speed_noise_and_barge_in(engine, tmp_path):
               - say: "I was charged twice on my last invoice."
                 speed: 1.1
                 noise_db: 20
-                expect: {{handoff: Billing}}
+                expect: {handoff: Billing}
               - say: "What's the weather in Boston?"
                 barge_in_ms: 400
                 expect:
-                  tool: {{name: get_weather, args: {{city: Boston}}}}
+                  tool: {name: get_weather, args: {city: Boston}}
                   reply_contains: [boston]
         """))
     (tmp_path / "my_agents.py").write_text((EXAMPLES / "my_agents.py").read_text())
