@@ -35,6 +35,7 @@ _EXPORTS = {
     "ToolOutputGuardrail": "rtnb.guardrails",
     "tool_output_guardrail": "rtnb.guardrails",
     "scenarios": "rtnb.scenarios",
+    "evals": "rtnb.evals",
     "plot_latency": "rtnb.plots",
     "plot_latency_summary": "rtnb.plots",
     "plot_vad": "rtnb.plots",

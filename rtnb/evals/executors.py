@@ -7,8 +7,10 @@ executor gives identical verdicts.
 - :class:`LocalExecutor` (``--workers N``): N calls at once in this process, each on its
   own thread and event loop, all against **one shared warm engine** (the engine batches
   ASR across sessions). ``processes=True`` runs a process pool instead, each worker with
-  its own engine; measured side by side (``benchmarks/evals_workers.py``), the shared
-  engine ran more calls per minute on this 2-core machine and starts one set of models.
+  its own engine. Measured side by side (``benchmarks/evals_workers.py``, triage suite,
+  text mode, 6 calls, 2 workers, on 2 cores that other jobs kept 85-100 % busy): shared
+  3.82 calls/min (3.05 with its 24 s warm-up) against 3.27 (2.28 with a 48 s warm-up)
+  for a process each, which also loads every model once per worker. Hence the default.
 - ``RayExecutor`` (``--ray``): ``rtnb.evals.ray_executor.RayExecutor(address, workers)``,
   actors that call ``warm_backend`` once and ``run_call`` per task; loaded lazily by
   :func:`executor_for`.

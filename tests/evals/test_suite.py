@@ -149,3 +149,10 @@ def test_ray_without_the_ray_executor_exits_2():
             executor_for(2, "local")
     else:
         pytest.skip("the Ray executor is installed")
+
+
+def test_evals_load_lazily():
+    code = ("import sys, rtnb; heavy = [m for m in ('rtnb.evals', 'yaml', 'pandas', 'tqdm') "
+            "if m in sys.modules]; assert not heavy, heavy; "
+            "assert callable(rtnb.evals.load_suite) and callable(rtnb.evals.run)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
