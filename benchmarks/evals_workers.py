@@ -38,8 +38,8 @@ from _bench import Contention, git_rev, wait_quiet  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _ready(delay: float) -> int:
-    time.sleep(delay)  # long enough that every worker process takes one
+def _ready(barrier: object) -> int:
+    barrier.wait(timeout=900)  # type: ignore[attr-defined]  # every worker holds one task
     return os.getpid()
 
 
@@ -51,9 +51,12 @@ def run_setup(kind: str, workers: int, specs: list) -> dict:
         warm_backend("local")
         pool: cf.Executor = cf.ThreadPoolExecutor(workers)
     else:
-        pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                      initializer=warm_backend, initargs=("local",))
-        pids = set(pool.map(_ready, [1.0] * workers))
+        spawn = multiprocessing.get_context("spawn")
+        pool = cf.ProcessPoolExecutor(workers, mp_context=spawn, initializer=warm_backend,
+                                      initargs=("local",))
+        with spawn.Manager() as manager:  # warm: each worker started its engine
+            barrier = manager.Barrier(workers)
+            pids = set(pool.map(_ready, [barrier] * workers))
         assert len(pids) == workers, pids
     warm_s = time.perf_counter() - t0
     with pool, Contention() as busy:

@@ -42,13 +42,13 @@ def utterance(turn: Turn, voice: str, seed_text: str = "") -> bytes:
     return pcm
 
 
-async def say_turn(session: Session, mode: str, turn: Turn, voice: str, seed_text: str = ""
-                   ) -> None:
-    """Say one line: typed in text mode, spoken (paced like a microphone) in audio mode."""
+async def say_turn(session: Session, mode: str, turn: Turn, pcm: bytes | None = None) -> None:
+    """Say one line: typed in text mode; in audio mode ``pcm`` (see :func:`utterance`)
+    streamed paced like a microphone."""
     if mode == "text":
         await session.say(turn.say)
     else:
-        pcm = await asyncio.to_thread(utterance, turn, voice, seed_text)
+        assert pcm is not None, "audio mode needs the line's audio"
         await session.send_audio(pcm, paced=True)
 
 

@@ -111,16 +111,19 @@ async def _scripted(session: Any, suite: Any, spec: CallSpec, mode: str,
                     bounds: list[int]) -> str | None:
     """Say each scripted line; wait for the answer (and, spoken, for it to play out)
     unless the next line barges in. Returns an error message if a turn failed."""
-    from .caller import first_audio_after, say_turn
+    from .caller import first_audio_after, say_turn, utterance
 
     call = suite.calls[spec.call_index]
     timeout = suite.turn_timeout_s
+    # Synthesised up front, so a barge-in starts on time.
+    pcms = (await asyncio.to_thread(lambda: [
+        utterance(t, suite.voice_for(spec.call_index, t), f"{call.name}|{spec.repeat}|{i}")
+        for i, t in enumerate(call.turns)]) if mode == "audio" else [None] * len(call.turns))
     for i, turn in enumerate(call.turns):
         bounds.append(len(session.log))
-        voice = suite.voice_for(spec.call_index, turn)
         nxt = call.turns[i + 1] if i + 1 < len(call.turns) else None
         try:
-            await say_turn(session, mode, turn, voice, f"{call.name}|{spec.repeat}|{i}")
+            await say_turn(session, mode, turn, pcms[i])
             if nxt is not None and nxt.barge_in_ms is not None:
                 await first_audio_after(session, bounds[-1], timeout)
                 await asyncio.sleep(nxt.barge_in_ms / 1000)
@@ -138,7 +141,7 @@ async def _scripted(session: Any, suite: Any, spec: CallSpec, mode: str,
 async def _goal_driven(session: Any, suite: Any, spec: CallSpec, mode: str, judge: Any,
                        checks: list[dict[str, Any]], bounds: list[int]) -> str | None:
     """A text model plays the caller until it says DONE or ``max_turns`` lines were said."""
-    from .caller import say_turn
+    from .caller import say_turn, utterance
     from .checks import check
     from .suite import Turn
 
@@ -155,8 +158,11 @@ async def _goal_driven(session: Any, suite: Any, spec: CallSpec, mode: str, judg
             break
         bounds.append(len(session.log))
         try:
-            await say_turn(session, mode, Turn(say=line), suite.voice_for(spec.call_index),
-                           f"{call.name}|{spec.repeat}|{i}")
+            turn = Turn(say=line)
+            pcm = (await asyncio.to_thread(utterance, turn, suite.voice_for(spec.call_index),
+                                           f"{call.name}|{spec.repeat}|{i}")
+                   if mode == "audio" else None)
+            await say_turn(session, mode, turn, pcm)
             await session.wait(suite.turn_timeout_s)
             if mode == "audio":
                 await session.wait_played(suite.turn_timeout_s)
