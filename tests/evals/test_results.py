@@ -101,17 +101,25 @@ def test_html_grid_plot_and_standalone_report(tmp_path):
 
 def test_local_executor_yields_in_completion_order(monkeypatch):
     started = threading.Barrier(3)
+    finished = {i: threading.Event() for i in range(4)}
+    finished[3].set()
 
     def fake_run_call(spec):
-        started.wait(timeout=5)                    # all three run at once
-        time.sleep(0.05 * (3 - spec.call_index))  # the last submitted finishes first
-        return entry(spec.call_index, spec.repeat, True)
+        i = spec.call_index
+        started.wait(timeout=5)                   # all three run at once
+        finished[i + 1].wait(timeout=5)           # the last submitted finishes first
+        time.sleep(0.3)                           # (well after the one before it)
+        finished[i].set()
+        return entry(i, spec.repeat, True)
 
     monkeypatch.setattr(ex, "run_call", fake_run_call)
     monkeypatch.setattr(ex, "warm_backend", lambda backend: backend)
     specs = [CallSpec(str(SUITE), i) for i in range(3)]
     order = [c["call_index"] for c in LocalExecutor(3).map(specs)]
     assert order == [2, 1, 0]
+    for event in finished.values():
+        event.clear()
+    finished[3].set()
     results = run(SUITE, workers=3, progress=False, record=False,
                   executor=LocalExecutor(3))
     assert [c["call_index"] for c in results.calls] == [0, 1, 2]
