@@ -18,7 +18,8 @@ import pytest
 import rtnb
 from rtnb.evals import load_suite, run
 
-pytestmark = pytest.mark.slow
+# Shared CI machines: the engine loads in the first test, and calls queue behind other jobs.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "evals"
