@@ -23,13 +23,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from .runner import run_call, warm_backend
-from .spec import CallSpec
+from .spec import CallSpec, ExecutorUnavailable
 
 __all__ = ["Executor", "LocalExecutor", "ExecutorUnavailable", "executor_for"]
-
-
-class ExecutorUnavailable(RuntimeError):
-    """The executor asked for can't be used here (the CLI's exit 2)."""
 
 
 class Executor(Protocol):

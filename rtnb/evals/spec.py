@@ -41,3 +41,8 @@ class CallSpec:
                              f"not {self.backend!r}")
         if self.mode not in (None, "audio", "text"):
             raise ValueError(f"mode must be 'audio', 'text' or None, not {self.mode!r}")
+
+
+class ExecutorUnavailable(RuntimeError):
+    """The executor asked for can't be used here (the CLI's exit 2). Here, not in
+    :mod:`.executors`, so executors loaded from there (Ray's) can raise it."""
