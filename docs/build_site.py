@@ -8,7 +8,7 @@ chapters that have no executed copy yet, offline on the local engine (a few minu
 
 MkDocs with mkdocs-jupyter, rather than Jupyter Book: it is pure Python (Jupyter Book 2
 builds with mystmd, which downloads its site theme on first use), renders stored outputs
-through nbconvert without a kernel, and builds the eight chapters in seconds.
+through nbconvert without a kernel, and builds the nine chapters in seconds.
 
 Run: ``python docs/build_site.py [--notebooks DIR] [--out DIR] [--execute]``.
 """

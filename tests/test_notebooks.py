@@ -29,6 +29,7 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 CHAPTERS = [
     "01_getting_started", "02_realtime_api", "03_voice_input", "04_conversational_ai",
     "05_function_calling", "06_voice_output", "07_advanced_patterns", "08_production",
+    "09_testing_voice_agents",
 ]
 #: What a chapter must print, and must not (regexes over its stdout).
 PRINTED = {
@@ -81,7 +82,7 @@ def execute(path: Path, cwd: Path, timeout: int = CELL_TIMEOUT_S, keep: Path | N
 # -- stored form (fast) -----------------------------------------------------------------------
 
 
-def test_the_eight_chapters_are_there():
+def test_the_nine_chapters_are_there():
     assert sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb")) == CHAPTERS
 
 

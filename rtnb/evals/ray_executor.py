@@ -53,9 +53,11 @@ MAX_FOLDER_BYTES = 64 * 2**20
 #: A local cluster's object store: results and recordings are small (bytes to a few MB).
 OBJECT_STORE_BYTES = 128 * 2**20
 
-#: A loaded machine starts Ray's Python workers slowly (each imports Ray; measured ~15 s on
-#: a busy 2-core machine); Ray's own default gives up after 60 s.
-SLOW_START_CONFIG = {"worker_register_timeout_seconds": 300}
+#: A local cluster's Ray settings: a loaded machine starts Ray's Python workers slowly (each
+#: imports Ray; measured ~15 s on a busy 2-core machine), and Ray's default gives up after
+#: 60 s; no metrics exporter (nothing reads it, and it logs errors while it starts).
+LOCAL_SYSTEM_CONFIG = {"worker_register_timeout_seconds": 300,
+                       "enable_metrics_collection": False}
 
 
 def start_local_cluster(num_cpus: int) -> None:
@@ -69,7 +71,7 @@ def start_local_cluster(num_cpus: int) -> None:
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # no FutureWarning
     ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
              logging_level=logging.WARNING, object_store_memory=OBJECT_STORE_BYTES,
-             _node_ip_address="127.0.0.1", _system_config=SLOW_START_CONFIG)
+             _node_ip_address="127.0.0.1", _system_config=LOCAL_SYSTEM_CONFIG)
 
 
 def pack_folder(folder: str | Path, skip: Sequence[str | Path] = ()) -> dict[str, bytes]:
