@@ -90,7 +90,7 @@ def summarise(kind: str, mode: str, workers: int, calls: list[dict], run_s: floa
             "start_s": round(start_s, 2), "calls_per_min": round(60 * len(calls) / run_s, 2),
             "calls_per_min_with_start": round(60 * len(calls) / (run_s + start_s), 2),
             "call_s_mean": round(statistics.mean(c["seconds"] for c in calls), 2),
-            "pacing_s_mean": round(statistics.mean(pacing), 2) if pacing else None,
+            "audio_s_mean": round(statistics.mean(pacing), 2) if pacing else None,
             "e2e_ms_p50": round(statistics.median(e2e), 1) if e2e else None,
             "foreign_cpu_pct": busy}
 
@@ -203,7 +203,7 @@ def _print(row: dict) -> None:
     print(f"  {row['executor']:5} {row['mode']:5} workers={row['workers']}: "
           f"{row['calls_per_min']:6.2f} calls/min (with start {row['calls_per_min_with_start']:.2f});"
           f" run {row['run_s']:.1f}s, start {row['start_s']:.1f}s, call {row['call_s_mean']:.1f}s,"
-          f" pacing {row['pacing_s_mean']}s, e2e p50 {row['e2e_ms_p50']} ms, "
+          f" audio {row['audio_s_mean']}s, e2e p50 {row['e2e_ms_p50']} ms, "
           f"{row['passed']}/{row['calls']} passed, others {row['foreign_cpu_pct']}% CPU{extra}",
           flush=True)
 
@@ -217,7 +217,7 @@ def attribution(rows: list[dict], parts: dict, mode: str) -> dict[str, Any]:
         one = min(local, key=lambda r: r["workers"])
         model = sum(one["model_s_per_call"].values())
         setup = parts[mode]["session_setup_ms"] / 1000
-        pacing = one["pacing_s_mean"] if mode == "audio" else 0.0
+        pacing = one["audio_s_mean"] if mode == "audio" else 0.0
         out["per_call_s"] = {"total": one["call_s_mean"], "session_setup": round(setup, 2),
                              "speech_pacing": pacing, "model": round(model, 2),
                              "model_parts": one["model_s_per_call"],
@@ -256,21 +256,23 @@ def main() -> None:
           f"; suite {suite.name}: {len(suite.calls)} calls x {args.repeat}", flush=True)
     rows: list[dict] = []
     parts: dict[str, Any] = {}
-    for mode in args.modes.split(","):
+    modes = args.modes.split(",")
+    for i, mode in enumerate(modes):
         if "local" in args.executors:
             got, parts[mode] = run_local(args, suite, mode)
             rows += got
         if "ray" in args.executors:
             got, parts[f"ray-{mode}"] = run_ray(args, suite, mode)
             rows += got
-    where = [attribution(rows, parts, mode) for mode in args.modes.split(",")]
-    for w in where:
-        print(f"where the time goes ({w['mode']}): {json.dumps({k: v for k, v in w.items() if k != 'mode'})}")
-    result = {"benchmark": "evals_throughput", "git": git_rev(), "suite": args.suite,
-              "repeat": args.repeat, "baseline": base, "rows": rows, "parts": parts,
-              "where": where}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+        where = attribution(rows, parts, mode)
+        print(f"where the time goes ({mode}): "
+              f"{json.dumps({k: v for k, v in where.items() if k != 'mode'})}", flush=True)
+        # written after each mode, so a long run leaves its figures so far
+        result = {"benchmark": "evals_throughput", "git": git_rev(), "suite": args.suite,
+                  "repeat": args.repeat, "baseline": base, "rows": rows, "parts": parts,
+                  "where": [attribution(rows, parts, m) for m in modes[:i + 1]]}
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
 
 
