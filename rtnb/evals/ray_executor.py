@@ -54,7 +54,7 @@ MAX_FOLDER_BYTES = 64 * 2**20
 OBJECT_STORE_BYTES = 128 * 2**20
 
 #: A local cluster's Ray settings: a loaded machine starts Ray's Python workers slowly (each
-#: imports Ray; measured ~15 s on a busy 2-core machine), and Ray's default gives up after
+#: imports Ray; 15-50 s measured on a busy 2-core machine), and Ray's default gives up after
 #: 60 s; no metrics exporter (nothing reads it, and it logs errors while it starts).
 LOCAL_SYSTEM_CONFIG = {"worker_register_timeout_seconds": 300,
                        "enable_metrics_collection": False}

@@ -134,3 +134,24 @@ def test_unreachable_cluster_is_one_line_with_the_address(tmp_path):
     assert proc.returncode == 2, proc.stderr
     lines = [line for line in proc.stderr.strip().splitlines() if line.startswith("rtnb eval")]
     assert len(lines) == 1 and address in lines[0], proc.stderr
+
+
+def test_the_suite_folder_travels_without_caches_or_recordings(tmp_path, monkeypatch):
+    from rtnb.evals import ray_executor
+
+    folder = tmp_path / "suite"
+    (folder / "__pycache__").mkdir(parents=True)
+    (folder / "__pycache__" / "agent.cpython-311.pyc").write_bytes(b"x")
+    (folder / "rec" / "000-call-r0").mkdir(parents=True)
+    (folder / "rec" / "000-call-r0" / "output.wav").write_bytes(b"RIFF")
+    (folder / "data").mkdir()
+    (folder / "suite.yaml").write_text(SUITE)
+    (folder / "data" / "prices.json").write_text("{}")
+    files = ray_executor.pack_folder(folder, skip=[folder / "rec"])
+    assert sorted(files) == ["data/prices.json", "suite.yaml"]
+    ray_executor.unpack_folder(files, tmp_path / "worker")
+    assert (tmp_path / "worker" / "suite.yaml").read_text() == SUITE
+
+    monkeypatch.setattr(ray_executor, "MAX_FOLDER_BYTES", 100)
+    with pytest.raises(ValueError, match="folder of its own"):
+        ray_executor.pack_folder(folder)
