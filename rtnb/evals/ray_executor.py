@@ -69,6 +69,8 @@ def start_local_cluster(num_cpus: int) -> None:
     """
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # no FutureWarning
+    # this process's own Ray core worker reads its settings from the environment too
+    os.environ.setdefault("RAY_enable_metrics_collection", "0")
     ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
              logging_level=logging.WARNING, object_store_memory=OBJECT_STORE_BYTES,
              _node_ip_address="127.0.0.1", _system_config=LOCAL_SYSTEM_CONFIG)
