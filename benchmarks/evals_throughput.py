@@ -16,7 +16,8 @@ engine/actor start. Where the time of one call goes (local, 1 worker): ``session
 (open and close a session on the warm engine, timed apart), ``speech pacing`` (the
 caller's speech and the reply's audio in real time: the recording's input and output
 audio; audio mode only), ``model`` (the engine's ASR, brain and TTS busy time per call,
-traced), and the rest (the protocol, the checks, waiting). Ray's overhead: cluster and
+traced; in audio mode it overlaps the speech, so ``rest`` can be negative), and the rest
+(the protocol, the checks, waiting). Ray's overhead: cluster and
 actor start, the round trip of an empty actor call, and its calls/min against local's at
 the same ``N``. The machine's baseline (one full-window, 30 s, Whisper tiny.en decode of a
 3 s utterance) is printed first; others' CPU share is recorded for every run.
