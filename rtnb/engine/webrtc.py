@@ -42,6 +42,7 @@ from ..events import (
     OUTPUT_AUDIO_CLEARED,
     OUTPUT_AUDIO_STARTED,
     OUTPUT_AUDIO_STOPPED,
+    RESPONSE_CANCEL,
     RESPONSE_CREATED,
     RESPONSE_DONE,
     SESSION_UPDATE,
@@ -239,6 +240,10 @@ class WebRtcCall:
         if self.core.active is not None:
             await self.conn.dispatch(self.core.cancel(self.core.active, "client_cancelled"))
 
+    async def cut_playing(self) -> None:
+        """Stop the reply that is playing (its generation is over) where the caller is."""
+        await self._cut(None)
+
     async def _cut(self, response_id: str | None) -> None:
         """Drop unplayed audio and truncate each cut item where the caller stopped hearing it."""
         events, cuts = self.playout.clear(response_id)
@@ -295,6 +300,19 @@ class _CallConnection(RealtimeConnection):
     def __init__(self, call: WebRtcCall, *args: Any) -> None:
         super().__init__(*args)
         self._call = call
+
+    async def handle(self, message: str | bytes) -> None:
+        """A ``response.cancel`` after the reply was generated, while it still plays, cuts
+        what is unplayed: on a call, the reply lasts as long as the caller hears it."""
+        if (self.core.active is None and self._call.playout.playing is not None
+                and RESPONSE_CANCEL.encode() in (message if isinstance(message, bytes)
+                                                 else message.encode())):
+            with contextlib.suppress(ValueError):
+                event = json.loads(message)
+                if isinstance(event, dict) and event.get("type") == RESPONSE_CANCEL:
+                    await self._call.cut_playing()
+                    return
+        await super().handle(message)
 
     async def dispatch(self, outputs: list[Output]) -> None:
         batch: list[Output] = []

@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-OPENAI_JUDGE_MODEL = "gpt-4.1-mini"
+from ..models import openai_model
+
 UNAVAILABLE = ("no judge configured: set OPENAI_API_KEY or pass --judge URL#model "
                "(an OpenAI-compatible endpoint)")
 
@@ -66,7 +67,7 @@ class Judge:
             self.url, self.model = parse_spec(spec)
             self.api = "chat"
         elif os.environ.get("OPENAI_API_KEY"):
-            self.url, self.model, self.api = "api.openai.com", OPENAI_JUDGE_MODEL, "responses"
+            self.url, self.model, self.api = "api.openai.com", openai_model("judge"), "responses"
         else:
             self.url = self.model = self.api = ""
             self.reason = UNAVAILABLE

@@ -111,7 +111,7 @@ async def test_spoken_question_tool_call_and_spoken_answer(engine, speech, calle
     answer = done["output"][0]["content"][0]["transcript"]
     assert "sunny" in answer.lower()
     # What the caller heard (Opus, resampled) is that answer: Whisper agrees with the transcript.
-    heard = default_asr().transcribe(bytes(call.heard))
+    heard = default_asr().transcribe_full(bytes(call.heard))  # the reference decode
     assert word_error_rate(answer, heard) < 0.35, (answer, heard)
 
 
@@ -121,9 +121,11 @@ async def test_cancel_clear_and_truncate_cut_what_is_unplayed(engine, caller):
     await call.until("session.created")
     client = client_for(engine)
 
-    # 1. response.cancel while the reply plays: the rest is never played.
+    # 1. response.cancel while the reply plays, its generation over (a fast machine's case
+    # anyway): the rest is never played.
     events = await long_reply(call)
     item_id = next(e for e in events if e["type"] == "response.output_item.added")["item"]["id"]
+    await call.until("response.done")
     await asyncio.sleep(0.8)
     call.send({"type": "response.cancel"})
     events = checked(await call.until("conversation.item.truncated"))

@@ -259,7 +259,7 @@ async def test_hold_to_talk_commits_on_release(scripted):
     assert pill(panel) == "thinking"
 
 
-def test_panel_html_is_kept_from_math_typesetting():
+async def test_panel_html_is_kept_from_math_typesetting():
     session = rtnb.Session(Agent("Assistant", "Be brief."), backend="ws://127.0.0.1:9/v1")
     panel = SessionPanel(session)
     assert {"rtnb-panel", "tex2jax_ignore", "mathjax_ignore"} <= set(panel._dom_classes)
