@@ -17,6 +17,7 @@ import pytest
 
 import rtnb
 from rtnb.evals import load_suite, run
+from tests.evals.suites import PLANTED
 
 # Shared CI machines: the engine loads in the first test, and calls queue behind other jobs.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -24,22 +25,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "evals"
 
-PLANTED = """\
-agent: scenario:simple_handoff
-mode: text
-calls:
-  - name: greets
-    turns:
-      - say: "Hi!"
-        expect: {reply_contains: [haiku]}
-  - name: planted wrong handoff
-    turns:
-      - say: "Hi!"
-      - say: "Yes please!"
-        expect:
-          handoff: greeter
-          reply_matches: "(?i)topic"
-"""
 
 
 @pytest.fixture(autouse=True)

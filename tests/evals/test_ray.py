@@ -13,25 +13,12 @@ from pathlib import Path
 import pytest
 
 import rtnb
+from tests.evals.suites import PLANTED
 
 ROOT = Path(__file__).resolve().parents[2]
 
 # Three calls, one with a planted wrong expectation, so the verdicts differ across calls.
-SUITE = """\
-agent: scenario:simple_handoff
-mode: text
-calls:
-  - name: greets
-    turns:
-      - say: "Hi!"
-        expect: {reply_contains: [haiku]}
-  - name: planted wrong handoff
-    turns:
-      - say: "Hi!"
-      - say: "Yes please!"
-        expect:
-          handoff: greeter
-          reply_matches: "(?i)topic"
+SUITE = PLANTED + """\
   - name: hands off to the haiku writer
     turns:
       - say: "Hi!"
