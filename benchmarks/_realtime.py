@@ -316,6 +316,16 @@ class StageTrace:
             def __init__(self, inner: Any) -> None:
                 self._inner = inner
                 self.name = getattr(inner, "name", "tts")
+                self.sample_rate = getattr(inner, "sample_rate", 24000)
+                if hasattr(inner, "plan") and hasattr(inner, "synthesize_sentence"):
+                    self.plan = inner.plan  # the engine schedules sentence by sentence
+                    self.synthesize_sentence = self._sentence
+
+            def _sentence(self, sentence: str, *args: Any, **kw: Any) -> bytes:
+                t = now()
+                pcm = self._inner.synthesize_sentence(sentence, *args, **kw)
+                trace.spans.append(("tts", t, now(), sentence))
+                return pcm
 
             def synthesize(self, text: str, **kw: Any) -> Iterator[tuple[str, bytes]]:
                 t = now()
@@ -328,6 +338,7 @@ class StageTrace:
             def __init__(self, inner: Any) -> None:
                 self._inner = inner
                 self.name = getattr(inner, "name", "brain")
+                self.predictable = getattr(inner, "predictable", False)
 
             async def respond(self, request: Any) -> Any:
                 t = now()

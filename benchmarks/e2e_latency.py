@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from dataclasses import asdict
 from typing import Any
 
 from _asr_replay import VadRecorder, replay
@@ -212,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history", choices=("keep", "fresh"), default="keep",
                         help="keep: the conversation keeps every turn (default); fresh: delete "
                              "each turn's items so every turn starts from an empty conversation")
+    parser.add_argument("--no-prepare", action="store_true",
+                        help="in-process engine: do not prepare the reply's first sentence in "
+                             "the silence window (the engine before it did)")
     parser.add_argument("--no-replay", action="store_true",
                         help="skip the side-by-side ASR CPU replay after the turns")
     parser.add_argument("--out", default="e2e_latency.json")
@@ -221,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     vads = VadRecorder()
 
     def install(engine: Any) -> None:
+        engine.prepare_speech = not args.no_prepare
         trace.install(engine)
         vads.install(engine)
         engines.append(engine)
@@ -237,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
         for row in result["rows"]:
             row.pop("asr_jobs", None)
         result["asr_cpu"] = asr_cpu
+        if engines:
+            result["engine_counters"] = {"prepared": asdict(engines[0].stats),
+                                         "tts": asdict(engines[0].tts_scheduler.stats)}
     summary = result["summary"]
     print(table({k: summary[k] for k in METRICS},
                 f"\ne2e latency over {summary['overhead']['n']} turns "
@@ -254,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"{quiet['overhead']['n']} turns"))
     if result["asr_cpu"]["turns"]:
         print("\n" + replay_report(result["asr_cpu"]))
+    if "engine_counters" in result:
+        made = result["engine_counters"]["prepared"]
+        print(f"\nfirst sentences prepared in the silence window: {made['prepared']}, used by "
+              f"the response: {made['prepared_used']} (warm-up turns included)")
     pacing = result["pacing"]
     print(f"\npacing: {pacing['chunks']} appends, lateness p50 {pacing['late_p50_ms']:.2f} ms, "
           f"p95 {pacing['late_p95_ms']:.2f} ms, max {pacing['late_max_ms']:.2f} ms")
@@ -269,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
                   "end_of_speech": "last sample above -40 dBFS",
                   "foreign_cpu": "% of all CPUs used by other processes (or stolen) from "
                                  "end of speech - silence - 100 ms to first audio",
-                  "wait_quiet_s": args.wait_quiet, "quiet_cpu_pct": args.quiet_cpu},
+                  "wait_quiet_s": args.wait_quiet, "quiet_cpu_pct": args.quiet_cpu,
+                  "prepare_speech": not args.no_prepare},
         "machine": machine(),
         **result,
     }

@@ -1,6 +1,7 @@
 """Concurrent sessions against one engine: latency, event integrity and memory as N grows.
 
-One engine runs in this process (``start_engine()``). For each N in ``--sessions`` the script
+One engine runs in a child process of its own, as a server runs it (``--thread-engine``:
+in this process, ``start_engine()``, sharing the clients' GIL). For each N in ``--sessions`` the script
 opens N ``rtnb.Session`` s at once (start times staggered over ``--stagger`` s) and each one
 behaves like a user on a microphone: a paced loop appends 40 ms of 24 kHz PCM16 every 40 ms
 of wall time (``Session.append_pcm``, absolute schedule) without a break, carrying piper
@@ -21,12 +22,14 @@ Per N:
   ``.done`` transcript; every turn answered), nothing reordered (event ids strictly
   increasing; per response the canonical order output_item.added -> content_part.added ->
   deltas -> .done -> content_part.done -> output_item.done -> response.done), no ``error``.
-- Memory: the process's RSS (engine + clients; the clients are a few MB), sampled every
-  0.5 s, its growth over the idle engine, and per extra session: the peak's growth since the
-  previous N divided by the sessions added.
+- Memory: the engine's RSS (with ``--thread-engine``: this process's, engine + clients),
+  sampled every 0.5 s, its growth over the idle engine, and per extra session: the peak's
+  growth since the previous N divided by the sessions added.
 - Pacing: how late the appends went out (a sign that the client side is starved).
-- CPU: this process's CPU use and other processes' share during the run.
-- Engine stages (in-process only, ``--no-trace`` to skip): the wall time of each ASR batch
+- CPU: the engine's and the clients' CPU use, and other processes' share during the run.
+- Engine counters: TTS jobs that started after their deadline, first sentences prepared in
+  the silence window and used.
+- Engine stages (``--no-trace`` to skip): the wall time of each ASR batch
   (the engine's one ASR thread decodes requests that arrive together in one call; requests
   per turn and per batch are reported) and
   of each TTS sentence, to show which part queues up when the CPUs run out.
@@ -41,11 +44,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 from _bench import git_rev, rss_mb
+from _engine_proc import EngineProcess
 from _realtime import (
     VOICES,
     CpuMonitor,
@@ -299,29 +305,63 @@ async def client(idx: int, n: int, engine: Any, audio: dict[tuple[str, str], byt
     return out
 
 
-async def one_n(n: int, engine: Any, audio: dict[tuple[str, str], bytes],
-                args: argparse.Namespace, cpu: CpuMonitor,
-                trace: StageTrace | None = None) -> dict[str, Any]:
-    rss_before = rss_mb()["rss_mb"]
+class ThreadHost:
+    """The engine in this process (``--thread-engine``), as :class:`EngineProcess` answers."""
+
+    def __init__(self, running: Any, trace: StageTrace | None) -> None:
+        self.running = running
+        self.url = running
+        self.trace = trace
+
+    def between(self, kind: str, t0: float, t1: float) -> list[tuple[float, float, Any]]:
+        return self.trace.between(kind, t0, t1) if self.trace is not None else []
+
+    def stats(self) -> dict[str, Any]:
+        engine = self.running.server.engine
+        return {"tts": asdict(engine.tts_scheduler.stats), "asr": asdict(engine.asr_worker.stats),
+                "prepared": asdict(engine.stats)}
+
+    def rss_mb(self) -> float:
+        return rss_mb()["rss_mb"]
+
+    def cpu_s(self) -> float | None:
+        return None  # shared with the clients: the process's CPU is reported as a whole
+
+
+def _counters_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    return {part: {k: round(v - before[part].get(k, 0), 3)
+                   for k, v in after[part].items() if isinstance(v, (int, float))}
+            for part in after}
+
+
+async def one_n(n: int, host: Any, audio: dict[tuple[str, str], bytes],
+                args: argparse.Namespace, cpu: CpuMonitor, traced: bool = False
+                ) -> dict[str, Any]:
+    rss_before = host.rss_mb()
     peak = [rss_before]
 
     async def watch() -> None:
         while True:
-            peak.append(rss_mb()["rss_mb"])
+            peak.append(host.rss_mb())
             await asyncio.sleep(0.5)
 
     watcher = asyncio.create_task(watch())
+    counters0 = host.stats()
+    engine_cpu0 = host.cpu_s()
     snap0 = cpu.snapshot()
     t0 = now()
     deadline = t0 + args.max_seconds
     try:
         clients = await asyncio.wait_for(
-            asyncio.gather(*(client(i, n, engine, audio, args, deadline) for i in range(n))),
+            asyncio.gather(*(client(i, n, host.url, audio, args, deadline)
+                             for i in range(n))),
             args.max_seconds + args.grace + 30)
     finally:
         watcher.cancel()
     t1 = now()
     snap1 = cpu.snapshot()
+    engine_cpu1 = host.cpu_s()
+    counters = _counters_delta(counters0, host.stats())
     e2e = [v for c in clients for v in c["e2e"]]
     true = [v for c in clients for v in c["e2e_true"]]
     problems = [f"client {c['client']}: {p}" for c in clients for p in c["problems"]]
@@ -329,7 +369,10 @@ async def one_n(n: int, engine: Any, audio: dict[tuple[str, str], bytes],
     answered = sum(c["turns_answered"] for c in clients)
     span = snap1[1] - snap0[1]
     own = (snap1[3] - snap0[3]) / (t1 - t0)
+    engine_cores = None if engine_cpu0 is None else (engine_cpu1 - engine_cpu0) / (t1 - t0)
     foreign = cpu.share(t0, t1)
+    if foreign is not None and engine_cores is not None:  # the engine is not "other"
+        foreign = max(0.0, foreign - engine_cores / (os.cpu_count() or 1))
     res = {
         "n": n, "seconds": round(t1 - t0, 1), "turns_sent": sent, "turns_answered": answered,
         "turns_logged": sum(c["turns_logged"] for c in clients),
@@ -341,13 +384,16 @@ async def one_n(n: int, engine: Any, audio: dict[tuple[str, str], bytes],
         "rss_growth_mb": round(max(peak) - rss_before, 1),
         "late_p95_ms": round(max((c.get("late_p95_ms", 0.0) for c in clients), default=0.0), 1),
         "late_max_ms": round(max((c.get("late_max_ms", 0.0) for c in clients), default=0.0), 1),
-        "own_cpu_cores": round(own, 2),
+        "own_cpu_cores": round(own + (engine_cores or 0.0), 2),
+        "client_cpu_cores": round(own, 2),
+        "engine_cpu_cores": None if engine_cores is None else round(engine_cores, 2),
+        "engine_counters": counters,
         "foreign_cpu": None if foreign is None else round(100 * foreign, 1),
         "cpu_busy_pct": round(100 * (snap1[2] - snap0[2]) / span, 1) if span > 0 else None,
     }
-    if trace is not None:  # the engine's own ASR batches / TTS calls in this N's window
-        asr = trace.between("asr", t0, t1)
-        tts = trace.between("tts", t0, t1)
+    if traced:  # the engine's own ASR batches / TTS calls in this N's window
+        asr = host.between("asr", t0, t1)
+        tts = host.between("tts", t0, t1)
         res["stage_asr_call"] = stats([(b - a) * 1000 for a, b, _ in asr])
         res["stage_tts_sentence"] = stats([(b - a) * 1000 for a, b, _ in tts])
         requests = sum(len(jobs) for _, _, jobs in asr)
@@ -359,8 +405,7 @@ async def one_n(n: int, engine: Any, audio: dict[tuple[str, str], bytes],
     return res
 
 
-async def run(args: argparse.Namespace, engine: Any,
-              trace: StageTrace | None = None) -> dict[str, Any]:
+async def run(args: argparse.Namespace, host: Any) -> dict[str, Any]:
     from tests import speechgen
 
     audio = {(p, v): speechgen.utterance(p, v) for p in speechgen.PHRASES for v in VOICES}
@@ -368,14 +413,14 @@ async def run(args: argparse.Namespace, engine: Any,
     monitor = asyncio.create_task(cpu.run())
     rows: list[dict[str, Any]] = []
     try:
-        await one_n(1, engine, audio, argparse.Namespace(**{**vars(args), "turns": 1}), cpu)
+        await one_n(1, host, audio, argparse.Namespace(**{**vars(args), "turns": 1}), cpu)
         fails = 0
         for n in args.sessions:
             waited = await cpu.wait_quiet(args.quiet_cpu / 100, args.wait_quiet)
             turns = max(args.turns, -(-args.min_turns // n))
-            res = await one_n(n, engine, audio, argparse.Namespace(**{**vars(args),
-                                                                      "turns": turns}), cpu,
-                              trace)
+            res = await one_n(n, host, audio, argparse.Namespace(**{**vars(args),
+                                                                    "turns": turns}), cpu,
+                              traced=not args.no_trace)
             res["turns_per_session"] = turns
             res["waited_quiet_s"] = round(waited, 1)
             rows.append(res)
@@ -390,8 +435,10 @@ async def run(args: argparse.Namespace, engine: Any,
             print(f"  N={n:>2}: e2e p50 {e['p50']} p95 {e['p95']} ms (true end p95 {tr['p95']})"
                   f"  turns {res['turns_answered']}/{res['turns_sent']}  problems "
                   f"{res['problems']}  RSS {res['rss_peak_mb']} MB  late p95 "
-                  f"{res['late_p95_ms']} ms  own CPU {res['own_cpu_cores']} cores  other "
-                  f"{res['foreign_cpu']}%  {'OK' if res['ok'] else 'FAIL'}", file=sys.stderr)
+                  f"{res['late_p95_ms']} ms  CPU engine {res['engine_cpu_cores']} clients "
+                  f"{res['client_cpu_cores']} cores  other {res['foreign_cpu']}%  "
+                  f"{'OK' if res['ok'] else 'FAIL'}", file=sys.stderr)
+            print(f"        engine counters: {res['engine_counters']}", file=sys.stderr)
             for p in res["problem_samples"][:3]:
                 print(f"      {p}", file=sys.stderr)
             fails = 0 if res["ok"] else fails + 1
@@ -406,16 +453,23 @@ async def run(args: argparse.Namespace, engine: Any,
 
 
 @contextlib.contextmanager
-def in_process_engine(trace: StageTrace | None = None):
+def engine_host(thread: bool, trace: bool):
+    """The engine in a child process (default) or in this process; yields ``(host, RSS
+    before loading)``."""
+    if not thread:
+        with EngineProcess(trace=trace) as proc:
+            yield proc, proc.rss_before_mb
+        return
     from rtnb.engine.background import start_engine
     from rtnb.engine.server import Engine
 
     before = rss_mb()["rss_mb"]
     engine = Engine.load(progress=lambda msg: print(f"  engine: {msg}", file=sys.stderr))
-    if trace is not None:
-        trace.install(engine)
+    tracer = StageTrace() if trace else None
+    if tracer is not None:
+        tracer.install(engine)
     with start_engine(engine=engine) as running:
-        yield running, before
+        yield ThreadHost(running, tracer), before
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -426,6 +480,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="turns per session (default 3; more for small N, see --min-turns)")
     parser.add_argument("--min-turns", type=int, default=12,
                         help="at least this many turns in total per N (default 12)")
+    parser.add_argument("--thread-engine", action="store_true",
+                        help="run the engine in this process (sharing the clients' GIL)")
     parser.add_argument("--no-trace", action="store_true",
                         help="do not time the engine's ASR / TTS calls")
     parser.add_argument("--lead-ms", type=float, default=600)
@@ -445,11 +501,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="run every N even after one clearly failed (noisy machines)")
     parser.add_argument("--out", default="load.json")
     args = parser.parse_args(argv)
-    trace = None if args.no_trace else StageTrace()
-    with in_process_engine(trace) as (engine, rss_start):
-        idle = rss_mb()["rss_mb"]
+    with engine_host(args.thread_engine, not args.no_trace) as (host, rss_start):
+        idle = host.rss_mb()
         print(f"  engine ready: RSS {idle} MB ({rss_start} MB before loading)", file=sys.stderr)
-        result = asyncio.run(run(args, engine, trace))
+        result = asyncio.run(run(args, host))
     rows = result["rows"]
     previous = (0, idle)
     for r in rows:  # memory per extra session: the peak's growth since the previous N
@@ -463,17 +518,22 @@ def main(argv: list[str] | None = None) -> int:
     print("| N | turns | e2e p50 ms | e2e p95 ms | e2e p95 (true end) ms | lost/reordered | "
           "RSS peak MB | MB per extra session | ASR batch p95 ms | ASR requests/turn | "
           "ASR batch mean | TTS sentence p95 ms | append late p95 ms | "
-          "engine+client CPU (cores) | other CPU % | pass |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "engine+client CPU (cores) | engine CPU (cores) | first sentences prepared/used | "
+          "other CPU % | pass |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+          "---:|---|")
     for r in rows:
         asr = r.get("stage_asr_call", {}).get("p95", "-")
         tts = r.get("stage_tts_sentence", {}).get("p95", "-")
+        made = r["engine_counters"].get("prepared", {})
+        prepared = f"{made.get('prepared', 0):.0f}/{made.get('prepared_used', 0):.0f}"
         print(f"| {r['n']} | {r['turns_answered']}/{r['turns_sent']} | {r['e2e']['p50']} | "
               f"{r['e2e']['p95']} | {r['e2e_true']['p95']} | {r['problems']} | "
               f"{r['rss_peak_mb']} | {r['rss_per_session_mb']} | {asr} | "
               f"{r.get('asr_calls_per_turn', '-')} | {r.get('asr_batch_mean', '-')} | "
               f"{tts} | {r['late_p95_ms']} | "
-              f"{r['own_cpu_cores']} | {r['foreign_cpu']} | {'yes' if r['ok'] else 'no'} |")
+              f"{r['own_cpu_cores']} | {r['engine_cpu_cores']} | {prepared} | "
+              f"{r['foreign_cpu']} | {'yes' if r['ok'] else 'no'} |")
     if best:
         print(f"\nlargest passing N: {best['n']} (e2e p95 {best['e2e']['p95']} ms); RSS peak "
               f"{best['rss_peak_mb']} MB, engine idle {idle} MB")

@@ -15,7 +15,6 @@ future then resolves to a :class:`Heard` instead of the text.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 import time
@@ -23,6 +22,8 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+from .futures import settle
 
 log = logging.getLogger("rtnb.engine")
 
@@ -122,7 +123,7 @@ class AsrWorker:
             self._queues.clear()
             self._cond.notify()
         for r in left:
-            _resolve(r, None, cancel=True)
+            settle(r.future, r.loop, cancel=True)
 
     def _take(self) -> list[_Request]:
         """The next batch: the head of each session's queue, oldest first (lock held)."""
@@ -166,20 +167,5 @@ class AsrWorker:
             self.stats.requests += len(batch)
             self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
             for r, text, error in results:
-                _resolve(r, text, error=error)
+                settle(r.future, r.loop, text, error)
 
-
-def _resolve(r: _Request, text: str | Heard | None, error: BaseException | None = None,
-             cancel: bool = False) -> None:
-    def apply() -> None:
-        if r.future.done():
-            return
-        if cancel:
-            r.future.cancel()
-        elif error is not None:
-            r.future.set_exception(error)
-        else:
-            r.future.set_result(text)
-
-    with contextlib.suppress(RuntimeError):  # the loop already closed
-        r.loop.call_soon_threadsafe(apply)

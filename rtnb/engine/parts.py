@@ -20,6 +20,31 @@ from ..models import LOCAL as LOCAL_MODEL
 from .asr_worker import AsrWorker
 from .auth import Auth
 from .brain.base import Brain
+from .tts_scheduler import AHEAD_S, TtsScheduler, clock
+
+
+@dataclass(frozen=True)
+class PreparedSpeech:
+    """The first sentence of a likely reply, being synthesized (see :meth:`Engine.prepare`)."""
+
+    sentence: str
+    voice: str
+    speed: float
+    future: asyncio.Future
+
+    def matches(self, sentence: str, voice: str, speed: float) -> bool:
+        return (self.sentence, self.voice, self.speed) == (sentence, voice, speed)
+
+    def cancel(self) -> None:
+        self.future.cancel()
+
+
+@dataclass
+class EngineStats:
+    """How often prepared first sentences were prepared and used (any thread may read)."""
+
+    prepared: int = 0
+    prepared_used: int = 0
 
 
 @dataclass
@@ -37,8 +62,12 @@ class Engine:
     auth: Auth = field(default_factory=Auth)
     #: One ASR thread for every session, batching requests that arrive together.
     asr_worker: AsrWorker = field(init=False, repr=False)
-    tts_pool: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="rtnb-tts"))
+    #: The TTS workers for every session: first sentences before later ones.
+    tts_scheduler: TtsScheduler = field(default_factory=TtsScheduler)
+    stats: EngineStats = field(default_factory=lambda: EngineStats())
+    #: With a predictable brain, prepare each reply's first sentence in the silence window
+    #: (see :meth:`prepare`). False: every response synthesizes from scratch.
+    prepare_speech: bool = True
     turn_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="rtnb-turn"))
 
@@ -58,9 +87,73 @@ class Engine:
                 "turn": getattr(self.turn_model, "name", "none"),
                 "brain": getattr(self.brain, "name", "custom")}
 
-    async def synthesize(self, text: str, voice: str, speed: float
+    def _sentence_tts(self) -> bool:
+        return hasattr(self.tts, "plan") and hasattr(self.tts, "synthesize_sentence")
+
+    def _job(self, sentence: str, voice: str, speed: float) -> Callable[[], bytes]:
+        return functools.partial(self.tts.synthesize_sentence, sentence, voice=voice,
+                                 speed=speed)
+
+    def prepare(self, text: str, voice: str, speed: float, due_in_s: float = 0.0
+                ) -> PreparedSpeech | None:
+        """Start synthesizing the first sentence of a reply that is likely to come.
+
+        :meth:`synthesize` of the same text, voice and speed then uses it. The job is due
+        in ``due_in_s`` (first sentences of replies already asked for go before it).
+        None when the TTS has no sentence jobs or the text no sentence.
+        """
+        if not self._sentence_tts():
+            return None
+        sentences = self.tts.plan(text, voice=voice, speed=speed)
+        if not sentences:
+            return None
+        self.stats.prepared += 1
+        return PreparedSpeech(sentences[0], voice, speed, self.tts_scheduler.submit(
+            self._job(sentences[0], voice, speed), clock() + due_in_s))
+
+    async def synthesize(self, text: str, voice: str, speed: float,
+                         prepared: PreparedSpeech | None = None
                          ) -> AsyncIterator[tuple[str, bytes]]:
-        """Stream ``(sentence, pcm24)`` from the TTS thread as each sentence is ready."""
+        """Stream ``(sentence, pcm24)`` as each sentence is ready.
+
+        A TTS with ``plan`` and ``synthesize_sentence`` (:class:`~.speech.tts.PiperTts`)
+        goes through :attr:`tts_scheduler`, one sentence at a time: the first is due now,
+        each later one when the audio before it would have played out. ``prepared`` (see
+        :meth:`prepare`) stands in for the first sentence when it is the same sentence,
+        voice and speed. Any other TTS (only ``synthesize``) runs its whole reply as one
+        job.
+        """
+        if not self._sentence_tts():
+            async for item in self._synthesize_whole(text, voice, speed):
+                yield item
+            return
+        sentences = self.tts.plan(text, voice=voice, speed=speed)
+        if not sentences:
+            return
+        if prepared is not None and prepared.matches(sentences[0], voice, speed) \
+                and not prepared.future.cancelled():
+            future = prepared.future
+            self.stats.prepared_used += 1
+        else:
+            future = self.tts_scheduler.submit(self._job(sentences[0], voice, speed))
+        started: float | None = None
+        sent_s = 0.0  # audio handed out so far
+        try:
+            for i, sentence in enumerate(sentences):
+                pcm = await future
+                if started is None:
+                    started = clock()
+                sent_s += len(pcm) / (2 * getattr(self.tts, "sample_rate", 24000))
+                if i + 1 < len(sentences):
+                    future = self.tts_scheduler.submit(
+                        self._job(sentences[i + 1], voice, speed), started + sent_s - AHEAD_S)
+                yield sentence, pcm
+        finally:
+            future.cancel()  # a reply cut short: its next sentence is not synthesized
+
+    async def _synthesize_whole(self, text: str, voice: str, speed: float
+                                ) -> AsyncIterator[tuple[str, bytes]]:
+        """A TTS without sentence jobs: its ``synthesize`` runs as one scheduler job."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
         stop = False
@@ -77,7 +170,7 @@ class Engine:
             finally:
                 loop.call_soon_threadsafe(queue.put_nowait, done)
 
-        future = loop.run_in_executor(self.tts_pool, work)
+        self.tts_scheduler.submit(work)
         try:
             while True:
                 item = await queue.get()
@@ -88,7 +181,6 @@ class Engine:
                 yield item
         finally:
             stop = True  # the worker ends after its current sentence
-            del future
 
 
 @functools.lru_cache(maxsize=1)

@@ -31,7 +31,7 @@ from .core import (
 )
 
 if TYPE_CHECKING:
-    from .parts import Engine
+    from .parts import Engine, PreparedSpeech
 
 log = logging.getLogger("rtnb.engine")
 
@@ -41,6 +41,9 @@ MAX_TOOL_ROUNDS = 4
 #: the first sentence is synthesised.
 CHUNK_MS = 200
 IDLE_PROMPT = "Are you still there?"
+#: A reply's first sentence prepared in the silence window is due this long after the
+#: pause that started it (about when the window ends): replies already asked for go first.
+PREPARE_DUE_S = 0.25
 
 
 class RealtimeConnection:
@@ -54,6 +57,10 @@ class RealtimeConnection:
         self._transcripts: dict[str, asyncio.Future] = {}
         #: Speculative part decodes of the speech in progress, by key.
         self._speculative: dict[tuple[int, int], asyncio.Future] = {}
+        #: The likely reply's first audio, prepared from a speculative part's transcript
+        #: (with a predictable brain), by that part's key; then the committed turn's.
+        self._prepared: dict[tuple[int, int], asyncio.Task] = {}
+        self._turn_speech: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
 
     async def open(self) -> None:
@@ -64,6 +71,8 @@ class RealtimeConnection:
 
     async def close(self) -> None:
         self._drop(list(self._speculative))
+        self._unprepare(list(self._prepared))
+        _cancel_prepared(self._turn_speech)
         tasks = [*self._responses.values(), *self._tasks]
         for task in tasks:
             task.cancel()
@@ -87,13 +96,23 @@ class RealtimeConnection:
                 ready = {key: self._speculative.pop(key) for key, _ in out.parts
                          if key in self._speculative}
                 self._drop(list(self._speculative))  # nothing else is still valid
+                _cancel_prepared(self._turn_speech)
+                self._turn_speech = self._prepared.pop(out.key, None) \
+                    if out.key is not None else None
+                self._unprepare(list(self._prepared))
                 self._spawn(self._transcribe(out, ready))
             elif isinstance(out, Speculate):
                 context = [self._speculative.get(key) for key in out.context]
-                self._speculative[out.key] = asyncio.ensure_future(
+                decode = self._speculative[out.key] = asyncio.ensure_future(
                     self._decode(out.audio, context))
+                self._unprepare(list(self._prepared))  # the user went on: stale guesses
+                if self.engine.prepare_speech and getattr(self.engine.brain, "predictable",
+                                                          False):
+                    self._prepared[out.key] = asyncio.ensure_future(
+                        self._prepare([*context, decode]))
             elif isinstance(out, Discard):
                 self._drop(out.keys)
+                self._unprepare(out.keys)
             elif isinstance(out, PredictTurnEnd):
                 self._spawn(self._predict_turn_end(out))
             elif isinstance(out, ListMcpTools):
@@ -109,6 +128,36 @@ class RealtimeConnection:
             fut = self._speculative.pop(key, None)
             if fut is not None:
                 fut.cancel()  # the worker skips it unless it is already decoding
+
+    def _unprepare(self, keys: Any) -> None:
+        for key in keys:
+            _cancel_prepared(self._prepared.pop(key, None))
+
+    async def _prepare(self, decodes: list[asyncio.Future | None]) -> PreparedSpeech | None:
+        """Start the first sentence of the reply the speech so far would get.
+
+        Runs in the silence window, once the speculative decodes are in: the brain is
+        asked what the response would ask it (:meth:`RealtimeCore.preview_request`), and
+        the first sentence of its reply goes to the TTS. The response uses that audio when
+        its reply starts with the same sentence (same voice and speed).
+        """
+        texts = []
+        for decode in decodes:
+            if decode is None:
+                return None
+            try:
+                texts.append((await asyncio.shield(decode)).text)
+            except Exception:  # the transcription reports the failure
+                return None
+        found = self.core.preview_request(" ".join(t for t in texts if t))
+        if found is None:
+            return None
+        request, params = found
+        reply = await self.engine.brain.respond(request)
+        text, _ = _fit(reply.text or "", request.max_output_chars)
+        if not text:
+            return None
+        return self.engine.prepare(text, params["voice"], params["speed"], PREPARE_DUE_S)
 
     async def _decode(self, pcm: bytes, context: list[asyncio.Future | None]) -> Heard:
         """What ``pcm`` says, prompted with the text of the parts before it."""
@@ -269,13 +318,41 @@ class RealtimeConnection:
 
     async def _speak(self, text: str, voice: str, speed: float
                      ) -> AsyncIterator[tuple[str, bytes]]:
-        """Yield ``(text piece, pcm)`` chunks of at most CHUNK_MS, sentence by sentence."""
+        """Yield ``(text piece, pcm)`` chunks of at most CHUNK_MS, sentence by sentence.
+
+        The first reply of a turn may use the audio prepared in its silence window.
+        """
+        prepared = None
+        task, self._turn_speech = self._turn_speech, None
+        if task is not None:
+            try:
+                prepared = await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if not task.cancelled():  # this response was cancelled, not the task
+                    _cancel_prepared(task)
+                    raise
+            except Exception:  # a failed preparation: synthesize as usual
+                log.debug("preparing the first sentence failed", exc_info=True)
         first = True
-        async for sentence, pcm in self.engine.synthesize(text, voice, speed):
-            prefix = "" if first else " "
-            first = False
-            for piece, chunk in _align(prefix + sentence, pcm, CHUNK_MS * 48):
-                yield piece, chunk
+        try:
+            async for sentence, pcm in self.engine.synthesize(text, voice, speed, prepared):
+                prefix = "" if first else " "
+                first = False
+                for piece, chunk in _align(prefix + sentence, pcm, CHUNK_MS * 48):
+                    yield piece, chunk
+        finally:
+            if prepared is not None:
+                prepared.cancel()  # not used, or the reply was cut: nobody wants it
+
+
+def _cancel_prepared(task: asyncio.Task | None) -> None:
+    """Stop a preparation: the task if it still runs, else the synthesis it started."""
+    if task is None:
+        return
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled() and task.exception() is None and task.result() is not None:
+        task.result().cancel()
 
 
 def _log_failure(what: str, exc: Exception) -> None:

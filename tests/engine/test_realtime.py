@@ -78,7 +78,7 @@ async def run(reply: BrainReply | Exception, text: str = "hello", *,
             break
         await asyncio.sleep(0.01)
     await conn.close()
-    engine.tts_pool.shutdown()
+    engine.tts_scheduler.close()
     return sent, brain
 
 

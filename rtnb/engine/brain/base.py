@@ -54,7 +54,13 @@ class BrainReply:
 
 @runtime_checkable
 class Brain(Protocol):
-    """The pluggable text step. ``name`` is reported as the model name."""
+    """The pluggable text step. ``name`` is reported as the model name.
+
+    A brain may set ``predictable = True`` when the same request always gets the same
+    reply and asking costs nothing (the rule brain): the engine then asks ahead during
+    the silence window and prepares the reply's first audio. Others are asked once per
+    response.
+    """
 
     name: str
 

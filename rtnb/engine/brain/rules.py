@@ -45,6 +45,9 @@ class RuleBrain:
     """Deterministic rule-based brain: tool routing by lexical similarity, no LLM."""
 
     name = LOCAL
+    #: The same request always gets the same reply, at no cost: the engine may ask ahead,
+    #: in the silence window, to prepare the reply's first audio.
+    predictable = True
 
     def __init__(self, threshold: float = THRESHOLD) -> None:
         self.threshold = threshold

@@ -398,6 +398,28 @@ class RealtimeCore:
         resp = self.responses[rid]
         return brain_request(resp, self.conversation, self.mcp.functions(resp.params["tools"]))
 
+    def preview_request(self, transcript: str) -> tuple[BrainRequest, dict[str, Any]] | None:
+        """What the brain would be asked, and with which response parameters, if the
+        speech in progress ended the turn now having said ``transcript``.
+
+        None when such a turn would not start a spoken response from the session's
+        defaults at once (no auto response, a response still blocks, text output). The
+        I/O layer uses it to prepare a reply's first audio during the silence window.
+        """
+        td = self.turn_detection or {}
+        if (self.transcription_only or not td.get("create_response", True)
+                or blocking(self.lifecycle, True) is not None):
+            return None
+        params = response_params(self.session, {})
+        if "audio" not in params["output_modalities"] or not transcript.strip():
+            return None
+        user = {"type": "message", "role": "user", "id": "item_preview", "status": "completed",
+                "content": [{"type": "input_audio", "transcript": transcript}]}
+        resp = Response(id="resp_preview", params=params, in_band=True,
+                        input_items=[*self.conversation.history(), user])
+        return brain_request(resp, self.conversation,
+                             self.mcp.functions(params["tools"])), params
+
     def pending_transcripts(self, rid: str) -> list[str]:
         """User audio items this response must wait for (their transcript is not in yet)."""
         return pending_transcripts(self.brain_request(rid))

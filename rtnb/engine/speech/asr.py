@@ -26,6 +26,7 @@ import importlib.util
 import math
 import os
 import re
+import sys
 import threading
 import zlib
 from collections.abc import Sequence
@@ -77,6 +78,30 @@ GENERATE_OPTIONS: dict[str, Any] = {}
 
 #: A decode's text tokens with their log probabilities: ``(token text, logprob)``.
 TokenLogprobs = list[tuple[str, float]]
+
+
+#: Threads per decode. One: a sized decode is mostly the decoder's token loop, which a
+#: second thread barely speeds up, while OpenMP's idle threads spin for ~100 ms of CPU
+#: after each encode (``benchmarks/README.md``, "Threads").
+CPU_THREADS = 1
+
+
+def import_ctranslate2(threads: int) -> None:
+    """Import CTranslate2 with its OpenMP pool sized to ``threads``.
+
+    The bundled libgomp sizes its pool from ``OMP_NUM_THREADS`` when it loads, and
+    CTranslate2's encoder otherwise uses every core whatever ``cpu_threads`` says. The
+    variable is set only for the import (and only when the user has not set it); a
+    process that imported CTranslate2 before keeps its pool.
+    """
+    if "ctranslate2" in sys.modules or "OMP_NUM_THREADS" in os.environ:
+        import ctranslate2  # noqa: F401
+        return
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    try:
+        import ctranslate2  # noqa: F401
+    finally:
+        del os.environ["OMP_NUM_THREADS"]
 
 
 def default_model_dir() -> Path:
@@ -214,15 +239,16 @@ class WhisperAsr:
                  memory_positions: int = MEMORY_POSITIONS, silence: str = SILENCE,
                  logprob_floor: float | None = LOGPROB_FLOOR,
                  generate_options: dict[str, Any] | None = None) -> None:
-        from faster_whisper import WhisperModel
-        from faster_whisper.tokenizer import Tokenizer
-        from faster_whisper.transcribe import get_suppressed_tokens
-
         path = Path(model_dir) if model_dir else default_model_dir()
         if not path.is_dir():
             raise FileNotFoundError(f"whisper model directory not found: {path}")
         if cpu_threads is None:
-            cpu_threads = min(4, len(os.sched_getaffinity(0)))
+            cpu_threads = CPU_THREADS
+        import_ctranslate2(cpu_threads)
+        from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
         self.cpu_threads = cpu_threads
         # A local directory never touches the hub; local_files_only guards any fallback.
         self._model = WhisperModel(

@@ -121,14 +121,22 @@ class _ShrinkingSession:
         return getattr(self._session, name)
 
 
+#: onnxruntime threads per synthesis. One: several sentences (of several sessions) run at
+#: once on the engine's TTS workers instead, which costs less CPU per sentence than one
+#: sentence on several threads (``benchmarks/tts_threads.py``).
+THREADS = 1
+
+
 class PiperTts:
-    """Sentence-streaming synthesis with piper. Safe to call from several threads."""
+    """Sentence-streaming synthesis with piper. Safe to call from several threads: only
+    phonemization (espeak-ng, one global state) is serialized, the neural network runs
+    concurrently."""
 
     name = "piper-joe-medium"
     sample_rate = 24000
 
     def __init__(self, model_path: str | Path | None = None, arena: str = "shrink",
-                 threads: int | None = None) -> None:
+                 threads: int = THREADS) -> None:
         from piper import PiperVoice
 
         if arena not in ARENA_MODES:
@@ -142,8 +150,11 @@ class PiperTts:
 
         options = onnxruntime.SessionOptions()
         options.enable_cpu_mem_arena = arena != "off"
-        if threads:
-            options.intra_op_num_threads = threads
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        # Idle intra-op threads would spin for work: that burns a core per run that the
+        # other sessions' speech needs (measured in benchmarks/README.md, "Threads").
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = onnxruntime.InferenceSession(
             str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
         self._voice.session = _ShrinkingSession(session) if arena == "shrink" else session
@@ -154,34 +165,47 @@ class PiperTts:
         self, text: str, voice: str = "alloy", speed: float = 1.0
     ) -> Iterator[tuple[str, bytes]]:
         """Yield ``(sentence, pcm24)`` per sentence, in order, as soon as each is synthesized."""
+        sentences = self.plan(text, voice, speed)
+        return ((s, self.synthesize_sentence(s, voice, speed)) for s in sentences)
+
+    def plan(self, text: str, voice: str = "alloy", speed: float = 1.0) -> list[str]:
+        """The sentences :meth:`synthesize` speaks ``text`` as (checks voice and speed)."""
         if voice not in VOICES:
             raise ValueError(f"unknown voice {voice!r}; valid voices: {', '.join(VOICES)}")
         if not 0.25 <= speed <= 4.0:
             raise ValueError(f"speed must be between 0.25 and 4.0, got {speed}")
-        return self._generate(split_sentences(text), VOICES[voice], speed)
+        return split_sentences(text)
 
-    def _generate(
-        self, sentences: list[str], v: Voice, speed: float
-    ) -> Iterator[tuple[str, bytes]]:
+    def synthesize_sentence(self, sentence: str, voice: str = "alloy", speed: float = 1.0
+                            ) -> bytes:
+        """24 kHz PCM16 of one sentence of :meth:`plan`."""
         import soxr
         from piper import SynthesisConfig
 
         from rtnb.audio import to_pcm16
 
+        v = VOICES[voice]
         config = SynthesisConfig(
             length_scale=v.length * v.pitch / speed,
             noise_scale=v.noise,
             noise_w_scale=v.noise_w,
             volume=0.9,
         )
-        for sentence in sentences:
-            with self._lock:
-                chunks = [c.audio_float_array for c in self._voice.synthesize(sentence, config)]
-            if not chunks:
-                yield sentence, b""
+        with self._lock:
+            phonemes = self._voice.phonemize(sentence)
+        chunks = []
+        for part in phonemes:
+            if not part:
                 continue
-            audio = np.concatenate(chunks)
-            yield sentence, to_pcm16(soxr.resample(audio, self._native_rate * v.pitch, 24000))
+            audio = np.asarray(self._voice.phoneme_ids_to_audio(
+                self._voice.phonemes_to_ids(part), config), np.float32)
+            peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+            if peak > 1e-8:  # piper's own normalization, then the volume
+                chunks.append(np.clip(audio / peak * config.volume, -1.0, 1.0))
+        if not chunks:
+            return b""
+        audio = np.concatenate(chunks)
+        return to_pcm16(soxr.resample(audio, self._native_rate * v.pitch, 24000))
 
     def warmup(self) -> None:
         """Synthesize one word so the first real call is not slowed by lazy initialisation."""

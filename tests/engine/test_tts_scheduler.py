@@ -1,0 +1,93 @@
+"""The TTS scheduler: earliest deadline first, cancellation, errors, several workers."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from rtnb.engine.tts_scheduler import TtsScheduler, clock
+
+
+def blocker() -> tuple[threading.Event, threading.Event]:
+    started, release = threading.Event(), threading.Event()
+    return started, release
+
+
+async def test_queued_jobs_run_earliest_deadline_first():
+    sched = TtsScheduler(workers=1)
+    started, release = blocker()
+    order: list[str] = []
+
+    def hold() -> str:
+        started.set()
+        release.wait(5)
+        return "held"
+
+    first = sched.submit(hold)
+    await asyncio.to_thread(started.wait, 5)
+    now = clock()
+    # While the worker is busy: a later sentence (due in 2 s), another reply's first
+    # sentence (due now), and a sentence due in 1 s, submitted in that order.
+    later = sched.submit(lambda: order.append("later") or "later", now + 2)
+    urgent = sched.submit(lambda: order.append("urgent") or "urgent", now)
+    middle = sched.submit(lambda: order.append("middle") or "middle", now + 1)
+    assert sched.pending() == 3
+    release.set()
+    assert await asyncio.gather(first, later, urgent, middle) == [
+        "held", "later", "urgent", "middle"]
+    assert order == ["urgent", "middle", "later"]
+    assert sched.stats.jobs == 4
+    sched.close()
+
+
+async def test_a_cancelled_job_is_skipped_and_errors_reach_the_caller():
+    sched = TtsScheduler(workers=1)
+    started, release = blocker()
+    ran: list[str] = []
+    busy = sched.submit(lambda: (started.set(), release.wait(5)))
+    await asyncio.to_thread(started.wait, 5)
+    dropped = sched.submit(lambda: ran.append("dropped"))
+    dropped.cancel()
+
+    def boom() -> None:
+        raise ValueError("bad voice")
+
+    failing = sched.submit(boom)
+    release.set()
+    await busy
+    with pytest.raises(ValueError, match="bad voice"):
+        await failing
+    assert ran == [] and sched.stats.cancelled == 1
+    sched.close()
+
+
+async def test_two_workers_run_two_jobs_at_once():
+    sched = TtsScheduler(workers=2)
+    both = threading.Barrier(2, timeout=5)
+    # Each job waits for the other: this only finishes if both run at the same time.
+    a = sched.submit(lambda: both.wait() is not None)
+    b = sched.submit(lambda: both.wait() is not None)
+    assert await asyncio.gather(a, b) == [True, True]
+    sched.close()
+
+
+async def test_close_cancels_what_waits_and_refuses_new_jobs():
+    sched = TtsScheduler(workers=1)
+    started, release = blocker()
+    busy = sched.submit(lambda: (started.set(), release.wait(5)))
+    await asyncio.to_thread(started.wait, 5)
+    waiting = sched.submit(lambda: None)
+    sched.close()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await busy  # the running job finishes
+    with pytest.raises(RuntimeError, match="closed"):
+        sched.submit(lambda: None)
+
+
+def test_workers_must_be_positive():
+    with pytest.raises(ValueError, match="workers"):
+        TtsScheduler(workers=0)
