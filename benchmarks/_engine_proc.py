@@ -29,7 +29,22 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _child(conn: Any, trace: bool) -> None:
+def configure(engine: Any, prepare: bool = True, tts_cache: bool = True) -> None:
+    """Turn the engine's prepared first sentences and sentence cache on or off."""
+    from rtnb.engine.speech_cache import SentenceCache
+
+    engine.prepare_speech = prepare
+    if not tts_cache:
+        engine.tts_cache = SentenceCache(max_bytes=0)
+
+
+def counters(engine: Any) -> dict[str, Any]:
+    """The engine's TTS scheduler, ASR worker, prepared-speech and sentence-cache counters."""
+    return {"tts": asdict(engine.tts_scheduler.stats), "asr": asdict(engine.asr_worker.stats),
+            "prepared": asdict(engine.stats), "tts_cache": asdict(engine.tts_cache.stats)}
+
+
+def _child(conn: Any, trace: bool, options: dict[str, Any]) -> None:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from _realtime import StageTrace
 
@@ -38,6 +53,7 @@ def _child(conn: Any, trace: bool) -> None:
 
     before = _rss_mb(os.getpid())
     engine = Engine.load(progress=lambda msg: print(f"  engine: {msg}", file=sys.stderr))
+    configure(engine, **options)
     tracer = StageTrace() if trace else None
     if tracer is not None:
         tracer.install(engine)
@@ -53,18 +69,16 @@ def _child(conn: Any, trace: bool) -> None:
                 conn.send([(a, b, [None] * len(d) if isinstance(d, list) else None)
                            for a, b, d in spans])
             elif kind == "stats":
-                conn.send({"tts": asdict(engine.tts_scheduler.stats),
-                           "asr": asdict(engine.asr_worker.stats),
-                           "prepared": asdict(engine.stats)})
+                conn.send(counters(engine))
 
 
 class EngineProcess:
     """A started engine child process: ``url``, ``pid``, :meth:`between`, :meth:`stats`."""
 
-    def __init__(self, trace: bool = True) -> None:
+    def __init__(self, trace: bool = True, **options: Any) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_child, args=(child, trace), daemon=True)
+        self._proc = ctx.Process(target=_child, args=(child, trace, options), daemon=True)
         self._proc.start()
         hello = self._conn.recv()
         self.url: str = hello["url"]
@@ -81,7 +95,7 @@ class EngineProcess:
         return self._conn.recv()
 
     def stats(self) -> dict[str, Any]:
-        """The engine's TTS scheduler, ASR worker and prepared-speech counters."""
+        """:func:`counters` of the child's engine."""
         self._conn.send(("stats",))
         return self._conn.recv()
 

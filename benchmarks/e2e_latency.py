@@ -21,11 +21,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from dataclasses import asdict
 from typing import Any
 
 from _asr_replay import VadRecorder, replay
 from _asr_replay import report as replay_report
+from _engine_proc import configure, counters
 from _realtime import (
     VOICES,
     CpuMonitor,
@@ -216,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-prepare", action="store_true",
                         help="in-process engine: do not prepare the reply's first sentence in "
                              "the silence window (the engine before it did)")
+    parser.add_argument("--no-tts-cache", action="store_true",
+                        help="in-process engine: synthesize every sentence, even one said "
+                             "before (most rule-brain replies repeat a stock sentence)")
     parser.add_argument("--no-replay", action="store_true",
                         help="skip the side-by-side ASR CPU replay after the turns")
     parser.add_argument("--out", default="e2e_latency.json")
@@ -225,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     vads = VadRecorder()
 
     def install(engine: Any) -> None:
-        engine.prepare_speech = not args.no_prepare
+        configure(engine, prepare=not args.no_prepare, tts_cache=not args.no_tts_cache)
         trace.install(engine)
         vads.install(engine)
         engines.append(engine)
@@ -243,8 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             row.pop("asr_jobs", None)
         result["asr_cpu"] = asr_cpu
         if engines:
-            result["engine_counters"] = {"prepared": asdict(engines[0].stats),
-                                         "tts": asdict(engines[0].tts_scheduler.stats)}
+            result["engine_counters"] = counters(engines[0])
     summary = result["summary"]
     print(table({k: summary[k] for k in METRICS},
                 f"\ne2e latency over {summary['overhead']['n']} turns "
@@ -264,8 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + replay_report(result["asr_cpu"]))
     if "engine_counters" in result:
         made = result["engine_counters"]["prepared"]
+        cache = result["engine_counters"]["tts_cache"]
         print(f"\nfirst sentences prepared in the silence window: {made['prepared']}, used by "
-              f"the response: {made['prepared_used']} (warm-up turns included)")
+              f"the response: {made['prepared_used']}; sentence cache hits {cache['hits']}, "
+              f"misses {cache['misses']} (warm-up turns included)")
     pacing = result["pacing"]
     print(f"\npacing: {pacing['chunks']} appends, lateness p50 {pacing['late_p50_ms']:.2f} ms, "
           f"p95 {pacing['late_p95_ms']:.2f} ms, max {pacing['late_max_ms']:.2f} ms")
@@ -282,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
                   "foreign_cpu": "% of all CPUs used by other processes (or stolen) from "
                                  "end of speech - silence - 100 ms to first audio",
                   "wait_quiet_s": args.wait_quiet, "quiet_cpu_pct": args.quiet_cpu,
-                  "prepare_speech": not args.no_prepare},
+                  "prepare_speech": not args.no_prepare, "tts_cache": not args.no_tts_cache},
         "machine": machine(),
         **result,
     }

@@ -46,12 +46,11 @@ import asyncio
 import contextlib
 import os
 import sys
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 from _bench import git_rev, rss_mb
-from _engine_proc import EngineProcess
+from _engine_proc import EngineProcess, configure, counters
 from _realtime import (
     VOICES,
     CpuMonitor,
@@ -317,9 +316,7 @@ class ThreadHost:
         return self.trace.between(kind, t0, t1) if self.trace is not None else []
 
     def stats(self) -> dict[str, Any]:
-        engine = self.running.server.engine
-        return {"tts": asdict(engine.tts_scheduler.stats), "asr": asdict(engine.asr_worker.stats),
-                "prepared": asdict(engine.stats)}
+        return counters(self.running.server.engine)
 
     def rss_mb(self) -> float:
         return rss_mb()["rss_mb"]
@@ -453,11 +450,11 @@ async def run(args: argparse.Namespace, host: Any) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def engine_host(thread: bool, trace: bool):
+def engine_host(thread: bool, trace: bool, **options: Any):
     """The engine in a child process (default) or in this process; yields ``(host, RSS
-    before loading)``."""
+    before loading)``. ``options`` go to :func:`configure`."""
     if not thread:
-        with EngineProcess(trace=trace) as proc:
+        with EngineProcess(trace=trace, **options) as proc:
             yield proc, proc.rss_before_mb
         return
     from rtnb.engine.background import start_engine
@@ -465,6 +462,7 @@ def engine_host(thread: bool, trace: bool):
 
     before = rss_mb()["rss_mb"]
     engine = Engine.load(progress=lambda msg: print(f"  engine: {msg}", file=sys.stderr))
+    configure(engine, **options)
     tracer = StageTrace() if trace else None
     if tracer is not None:
         tracer.install(engine)
@@ -480,6 +478,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="turns per session (default 3; more for small N, see --min-turns)")
     parser.add_argument("--min-turns", type=int, default=12,
                         help="at least this many turns in total per N (default 12)")
+    parser.add_argument("--no-prepare", action="store_true",
+                        help="the engine does not prepare replies' first sentences in the "
+                             "silence window")
+    parser.add_argument("--no-tts-cache", action="store_true",
+                        help="the engine synthesizes every sentence, even one it said before "
+                             "(the rule brain's replies repeat: the cache hides TTS cost)")
     parser.add_argument("--thread-engine", action="store_true",
                         help="run the engine in this process (sharing the clients' GIL)")
     parser.add_argument("--no-trace", action="store_true",
@@ -501,7 +505,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="run every N even after one clearly failed (noisy machines)")
     parser.add_argument("--out", default="load.json")
     args = parser.parse_args(argv)
-    with engine_host(args.thread_engine, not args.no_trace) as (host, rss_start):
+    with engine_host(args.thread_engine, not args.no_trace, prepare=not args.no_prepare,
+                     tts_cache=not args.no_tts_cache) as (host, rss_start):
         idle = host.rss_mb()
         print(f"  engine ready: RSS {idle} MB ({rss_start} MB before loading)", file=sys.stderr)
         result = asyncio.run(run(args, host))
@@ -518,7 +523,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| N | turns | e2e p50 ms | e2e p95 ms | e2e p95 (true end) ms | lost/reordered | "
           "RSS peak MB | MB per extra session | ASR batch p95 ms | ASR requests/turn | "
           "ASR batch mean | TTS sentence p95 ms | append late p95 ms | "
-          "engine+client CPU (cores) | engine CPU (cores) | first sentences prepared/used | "
+          "engine+client CPU (cores) | engine CPU (cores) | first sentences prepared/used · "
+          "sentence cache hits/lookups | "
           "other CPU % | pass |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
           "---:|---|")
@@ -526,7 +532,9 @@ def main(argv: list[str] | None = None) -> int:
         asr = r.get("stage_asr_call", {}).get("p95", "-")
         tts = r.get("stage_tts_sentence", {}).get("p95", "-")
         made = r["engine_counters"].get("prepared", {})
-        prepared = f"{made.get('prepared', 0):.0f}/{made.get('prepared_used', 0):.0f}"
+        hits = r["engine_counters"].get("tts_cache", {})
+        prepared = (f"{made.get('prepared', 0):.0f}/{made.get('prepared_used', 0):.0f} · "
+                    f"{hits.get('hits', 0):.0f}/{hits.get('hits', 0) + hits.get('misses', 0):.0f}")
         print(f"| {r['n']} | {r['turns_answered']}/{r['turns_sent']} | {r['e2e']['p50']} | "
               f"{r['e2e']['p95']} | {r['e2e_true']['p95']} | {r['problems']} | "
               f"{r['rss_peak_mb']} | {r['rss_per_session_mb']} | {asr} | "

@@ -20,6 +20,7 @@ from ..models import LOCAL as LOCAL_MODEL
 from .asr_worker import AsrWorker
 from .auth import Auth
 from .brain.base import Brain
+from .speech_cache import SentenceCache
 from .tts_scheduler import AHEAD_S, TtsScheduler, clock
 
 
@@ -65,6 +66,8 @@ class Engine:
     #: The TTS workers for every session: first sentences before later ones.
     tts_scheduler: TtsScheduler = field(default_factory=TtsScheduler)
     stats: EngineStats = field(default_factory=lambda: EngineStats())
+    #: Recently synthesized sentences (a templated brain repeats itself); max_bytes=0: off.
+    tts_cache: SentenceCache = field(default_factory=SentenceCache)
     #: With a predictable brain, prepare each reply's first sentence in the silence window
     #: (see :meth:`prepare`). False: every response synthesizes from scratch.
     prepare_speech: bool = True
@@ -90,9 +93,21 @@ class Engine:
     def _sentence_tts(self) -> bool:
         return hasattr(self.tts, "plan") and hasattr(self.tts, "synthesize_sentence")
 
-    def _job(self, sentence: str, voice: str, speed: float) -> Callable[[], bytes]:
-        return functools.partial(self.tts.synthesize_sentence, sentence, voice=voice,
-                                 speed=speed)
+    def _sentence(self, sentence: str, voice: str, speed: float,
+                  deadline: float | None = None) -> asyncio.Future:
+        """The audio of one sentence: from :attr:`tts_cache` at once, else a scheduler job."""
+        pcm = self.tts_cache.get(sentence, voice, speed)
+        if pcm is not None:
+            future = asyncio.get_running_loop().create_future()
+            future.set_result(pcm)
+            return future
+
+        def work() -> bytes:
+            pcm = self.tts.synthesize_sentence(sentence, voice=voice, speed=speed)
+            self.tts_cache.put(sentence, voice, speed, pcm)
+            return pcm
+
+        return self.tts_scheduler.submit(work, deadline)
 
     def prepare(self, text: str, voice: str, speed: float, due_in_s: float = 0.0
                 ) -> PreparedSpeech | None:
@@ -108,8 +123,8 @@ class Engine:
         if not sentences:
             return None
         self.stats.prepared += 1
-        return PreparedSpeech(sentences[0], voice, speed, self.tts_scheduler.submit(
-            self._job(sentences[0], voice, speed), clock() + due_in_s))
+        return PreparedSpeech(sentences[0], voice, speed,
+                              self._sentence(sentences[0], voice, speed, clock() + due_in_s))
 
     async def synthesize(self, text: str, voice: str, speed: float,
                          prepared: PreparedSpeech | None = None
@@ -135,7 +150,7 @@ class Engine:
             future = prepared.future
             self.stats.prepared_used += 1
         else:
-            future = self.tts_scheduler.submit(self._job(sentences[0], voice, speed))
+            future = self._sentence(sentences[0], voice, speed)
         started: float | None = None
         sent_s = 0.0  # audio handed out so far
         try:
@@ -145,8 +160,8 @@ class Engine:
                     started = clock()
                 sent_s += len(pcm) / (2 * getattr(self.tts, "sample_rate", 24000))
                 if i + 1 < len(sentences):
-                    future = self.tts_scheduler.submit(
-                        self._job(sentences[i + 1], voice, speed), started + sent_s - AHEAD_S)
+                    future = self._sentence(sentences[i + 1], voice, speed,
+                                            started + sent_s - AHEAD_S)
                 yield sentence, pcm
         finally:
             future.cancel()  # a reply cut short: its next sentence is not synthesized
