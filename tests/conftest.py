@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 
@@ -58,3 +60,23 @@ def chapter_kernel(request) -> str:
         return "python3"
     request.getfixturevalue("binder_venv")
     return binder.KERNEL_NAME
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory):
+    """One JupyterLab (``tests/labharness.py``) for every browser test of the run, started
+    when the first one asks for it (``lab``); skips unless Chromium, Playwright and
+    JupyterLab are here."""
+    from tests import labharness
+
+    labharness.require_browser()
+    with labharness.shared_lab(tmp_path_factory.mktemp("lab")) as lab:
+        yield lab
+
+
+@pytest.fixture
+def lab(lab_server, request):
+    """The shared JupyterLab with a new folder for this test (``lab.folder``); the kernels
+    the test started are shut down after it, so none is left for the next test."""
+    yield lab_server.subfolder(re.sub(r"\W", "_", request.node.name)[:60])
+    lab_server.shut_down_kernels()

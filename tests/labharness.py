@@ -10,9 +10,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +128,64 @@ def jupyterlab(root: Path, *, nodelay: bool = True) -> Iterator[tuple[str, str]]
                 proc.kill()
 
 
+def render_every_cell(root: Path) -> None:
+    """No notebook windowing in the lab whose folder is ``root``: every cell is in the page,
+    however far down (user settings, read when a page loads)."""
+    tracker = root / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True, exist_ok=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+
+
+def _api(url: str, token: str, path: str, method: str = "GET") -> object:
+    request = urllib.request.Request(f"{url}/api/{path}", method=method,
+                                     headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        body = reply.read()
+    return json.loads(body) if body else None
+
+
+def shut_down_kernels(url: str, token: str) -> None:
+    """End every kernel of the lab (opening a notebook starts one), with its session."""
+    for session in _api(url, token, "sessions"):
+        _api(url, token, f"sessions/{session['id']}", "DELETE")
+    for kernel in _api(url, token, "kernels"):  # a kernel started without a session
+        _api(url, token, f"kernels/{kernel['id']}", "DELETE")
+
+
+def running_kernels(url: str, token: str) -> int:
+    return len(_api(url, token, "kernels"))
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A running JupyterLab, and the folder under its ``root`` that one test works in."""
+
+    url: str
+    token: str
+    root: Path
+    folder: Path
+
+    def subfolder(self, prefix: str) -> Lab:
+        """This lab with a new, empty folder of its own under ``root`` (named ``prefix…``)."""
+        return replace(self, folder=Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.root)))
+
+    def tree_path(self, name: str) -> str:
+        """A file of ``folder`` as the lab names it (``/lab/tree/<tree_path>``)."""
+        return (self.folder / name).relative_to(self.root).as_posix()
+
+    def shut_down_kernels(self) -> None:
+        shut_down_kernels(self.url, self.token)
+
+
+@contextlib.contextmanager
+def shared_lab(root: Path) -> Iterator[Lab]:
+    """:func:`jupyterlab` for many tests in turn, each in a :meth:`Lab.subfolder`; every
+    cell renders (:func:`render_every_cell`), whatever order the tests run in."""
+    with jupyterlab(root) as (url, token):
+        render_every_cell(root)
+        yield Lab(url, token, root, root)
+
+
 def launch_chromium(pw: object, wav: Path) -> object:
     """Headless Debian Chromium with a fake microphone that plays ``wav`` (in a loop)."""
     return pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
@@ -161,8 +221,10 @@ def transport_delays(url: str, token: str, wav: Path) -> dict:
 
 def spoken_turn(url: str, token: str, wav: Path, *, screenshot: Path | None = None,
                 failure_shot: Path | None = None,
-                then: Callable[[Any], dict] | None = None) -> dict:
-    """Open the notebook, connect, talk through the fake mic; returns what the panel shows.
+                then: Callable[[Any], dict] | None = None,
+                notebook: str = "panel.ipynb") -> dict:
+    """Open the panel notebook (``notebook``, a path in the lab: :data:`NOTEBOOK` and
+    :data:`MATH_CONTROL`), connect, talk through the fake mic; returns what the panel shows.
 
     ``then(page)`` runs after the turn, with the mic still on; what it returns is
     added to the result.
@@ -173,7 +235,7 @@ def spoken_turn(url: str, token: str, wav: Path, *, screenshot: Path | None = No
         browser = launch_chromium(pw, wav)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:
-            page.goto(f"{url}/lab/tree/panel.ipynb?reset&token={token}")
+            page.goto(f"{url}/lab/tree/{notebook}?reset&token={token}")
             page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)
             page.evaluate("() => { window.jupyterapp.commands.execute("
                           "'notebook:run-all-cells'); }")
@@ -217,15 +279,21 @@ def _reader_browser(pw: object) -> object:
         "--disable-component-update", "--disable-sync", "--no-first-run"])
 
 
-def _shut_down_kernels(url: str, token: str) -> None:
-    """End every kernel session (opening a notebook starts one; nothing runs in it)."""
-    api = f"{url}/api/sessions"
-    headers = {"Authorization": f"token {token}"}
-    with urllib.request.urlopen(urllib.request.Request(api, headers=headers)) as reply:
-        sessions = json.loads(reply.read())
-    for session in sessions:
-        urllib.request.urlopen(urllib.request.Request(
-            f"{api}/{session['id']}", method="DELETE", headers=headers))
+#: Open a notebook in the running app (no page load; its kernel starts in the background).
+OPEN = "(path) => { window.jupyterapp.commands.execute('docmanager:open', {path}); }"
+#: The first plot output of the open notebook.
+PLOT = ".jp-OutputArea-child:has(.jp-OutputArea-output img)"
+
+
+def _close_notebook(page: object, url: str, token: str) -> None:
+    """Close the open notebook, once its kernel has a session, and end that kernel."""
+    deadline = time.time() + 60
+    while not _api(url, token, "sessions") and time.time() < deadline:
+        time.sleep(0.1)
+    page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
+    page.wait_for_function("() => !document.querySelector('.jp-NotebookPanel')",
+                           timeout=30_000)
+    shut_down_kernels(url, token)
 
 
 def first_plot_screenshots(url: str, token: str, root: Path, notebooks: list[str],
@@ -233,47 +301,49 @@ def first_plot_screenshots(url: str, token: str, root: Path, notebooks: list[str
     """Open each executed notebook (a path under ``root``, the lab's folder) without running
     it, and screenshot its first plot output as ``out_dir/<stem>.png``.
 
-    Returns, per notebook: the PNG path, the plot's natural size in pixels, the execution
-    prompt of its cell (``[5]:``, from the file) and whether any cell was running; or
-    ``error`` (with a screenshot of the page as ``<stem>-failure.png``) if no plot showed.
+    One page load for all of them: each opens in the running app and closes before the
+    next (its kernel ended). Returns, per notebook: the PNG path, the plot's natural size
+    in pixels, the execution prompt of its cell (``[5]:``, from the file) and whether any
+    cell was running; or ``error`` (with a screenshot of the page as
+    ``<stem>-failure.png``) if no plot showed.
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    # Render every cell (no windowing), so the first plot is in the page however far down.
-    tracker = root / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
-    tracker.mkdir(parents=True, exist_ok=True)
-    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    render_every_cell(root)  # so the first plot is in the page however far down
     out_dir.mkdir(parents=True, exist_ok=True)
     shots: dict[str, dict] = {}
     with sync_playwright() as pw:
         browser = _reader_browser(pw)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:
+            page.goto(f"{url}/lab?reset&token={token}")
+            page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+            page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+            panel = page.locator(".jp-NotebookPanel")
             for notebook in notebooks:
-                page.goto(f"{url}/lab/tree/{notebook}?reset&token={token}")
-                output = page.locator(".jp-OutputArea-child:has(.jp-OutputArea-output img)")
-                output = output.first
+                page.evaluate(OPEN, notebook)
+                output = panel.locator(PLOT).first
                 try:
                     output.wait_for(timeout=60_000)
                 except PlaywrightTimeout:
                     failure = out_dir / f"{Path(notebook).stem}-failure.png"
                     page.screenshot(path=str(failure))
                     shots[notebook] = {"error": f"no plot output within 60 s (see {failure})"}
-                    _shut_down_kernels(url, token)
+                    _close_notebook(page, url, token)
                     continue
                 output.scroll_into_view_if_needed()
                 image = output.locator("img").first
                 size = image.evaluate("async el => { await el.decode(); "
                                       "return [el.naturalWidth, el.naturalHeight]; }")
-                cell = page.locator(".jp-CodeCell", has=output)
+                cell = panel.locator(".jp-CodeCell", has=page.locator(PLOT)).first
                 prompt = cell.locator(".jp-InputPrompt").first.inner_text().strip()
                 png = out_dir / f"{Path(notebook).stem}.png"
                 output.screenshot(path=str(png), animations="disabled")
-                running = page.locator(".jp-InputPrompt", has_text="[*]").count() > 0
+                running = panel.locator(".jp-InputPrompt", has_text="[*]").count() > 0
                 shots[notebook] = {"path": png, "size": size, "prompt": prompt,
                                    "running": running}
-                _shut_down_kernels(url, token)
+                _close_notebook(page, url, token)
         finally:
             browser.close()
     return shots

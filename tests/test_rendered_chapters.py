@@ -72,24 +72,17 @@ def test_site_builds_offline_from_the_executed_chapters(executed):
 
 @pytest.mark.browser
 @pytest.mark.timeout(600)
-def test_first_plot_of_each_chapter_in_jupyterlab(executed, tmp_path):
+def test_first_plot_of_each_chapter_in_jupyterlab(executed, lab):
     """JupyterLab under headless Chromium opens each executed chapter (without running it);
     its first plot is saved as artifacts/chapter-plots/<chapter>.png."""
-    if not os.path.exists(labharness.CHROMIUM):
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright")
-    pytest.importorskip("jupyterlab")
     from PIL import Image
 
-    chapters = tmp_path / "chapters"
-    chapters.mkdir()
     for path in executed.values():
-        shutil.copy(path, chapters / path.name)
-    out = ARTIFACTS / "chapter-plots"
-    with labharness.jupyterlab(tmp_path) as (url, token):
-        shots = labharness.first_plot_screenshots(
-            url, token, tmp_path, [f"chapters/{name}.ipynb" for name in CHAPTERS], out)
-    assert sorted(shots) == [f"chapters/{name}.ipynb" for name in CHAPTERS]
+        shutil.copy(path, lab.folder / path.name)
+    notebooks = [lab.tree_path(f"{name}.ipynb") for name in CHAPTERS]
+    shots = labharness.first_plot_screenshots(lab.url, lab.token, lab.root, notebooks,
+                                              ARTIFACTS / "chapter-plots")
+    assert sorted(shots) == notebooks
     for notebook, shot in shots.items():
         assert "error" not in shot, f"{notebook}: {shot.get('error')}"
         assert not shot["running"], f"{notebook} was run again"

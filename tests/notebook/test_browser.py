@@ -14,7 +14,6 @@ the keyboard. Screenshots go to ``artifacts/`` (CI keeps that folder).
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
@@ -180,18 +179,15 @@ def tour(page) -> dict:
 
 
 @pytest.mark.timeout(600)
-def test_spoken_turn_in_jupyterlab(tmp_path):
-    if not os.path.exists(labharness.CHROMIUM):
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright")
-    pytest.importorskip("jupyterlab")
+def test_spoken_turn_in_jupyterlab(lab):
     ARTIFACTS.mkdir(exist_ok=True)
-    wav = tmp_path / "question.wav"
+    wav = lab.folder / "question.wav"
     labharness.write_fake_mic(wav, tail_ms=45_000)  # asked once during the test
-    with labharness.jupyterlab(tmp_path) as (url, token):
-        seen = labharness.spoken_turn(url, token, wav, screenshot=ARTIFACTS / "panel.png",
-                                      failure_shot=ARTIFACTS / "browser-failure.png",
-                                      then=tour)
+    labharness.write_notebook(lab.folder / "panel.ipynb",
+                              [labharness.NOTEBOOK, labharness.MATH_CONTROL])
+    seen = labharness.spoken_turn(lab.url, lab.token, wav, screenshot=ARTIFACTS / "panel.png",
+                                  failure_shot=ARTIFACTS / "browser-failure.png", then=tour,
+                                  notebook=lab.tree_path("panel.ipynb"))
     text = seen["text"]
     assert seen["frames"] > 50  # over a second of mic audio reached the kernel
     assert re.search(r"you: what'?s the weather in paris", text, re.IGNORECASE)

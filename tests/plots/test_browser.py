@@ -8,8 +8,6 @@ area), and each of the explorer's sliders has a usable track. Screenshots go to
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests import labharness
@@ -72,22 +70,22 @@ def write_recordings(root) -> None:
 
 
 @pytest.mark.timeout(300)
-def test_plots_and_explorer_read_well_in_jupyterlab(tmp_path):
-    labharness.require_browser()
+def test_plots_and_explorer_read_well_in_jupyterlab(lab):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
-    write_recordings(tmp_path)
-    labharness.write_notebook(tmp_path / "plots.ipynb", CELLS)
-    with labharness.jupyterlab(tmp_path) as (url, token), sync_playwright() as pw:
-        browser = labharness.launch_chromium(pw, tmp_path / "no-mic.wav")
+    write_recordings(lab.folder)
+    labharness.write_notebook(lab.folder / "plots.ipynb", CELLS)
+    with sync_playwright() as pw:
+        browser = labharness.launch_chromium(pw, lab.folder / "no-mic.wav")
         page = browser.new_page(viewport={"width": 1280, "height": 2400})
         try:
-            labharness.run_all_cells(page, url, token, "plots.ipynb")
+            labharness.run_all_cells(page, lab.url, lab.token, lab.tree_path("plots.ipynb"))
             page.locator(".rtnb-vad-explorer img").wait_for(timeout=120_000)
-            page.wait_for_function("document.querySelectorAll("
-                                   "'.jp-OutputArea-output img').length >= 3", timeout=60_000)
-            time.sleep(1)  # let the images decode
+            page.wait_for_function(  # three images, decoded
+                "(() => { const i = [...document.querySelectorAll('.jp-OutputArea-output img')];"
+                " return i.length >= 3 && i.every((e) => e.complete && e.naturalWidth > 0);"
+                " })()", timeout=60_000)
             news = page.get_by_role("button", name="No")  # "notified about Jupyter news?"
             if news.count():
                 news.first.click()
