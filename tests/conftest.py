@@ -80,3 +80,4 @@ def lab(lab_server, request):
     the test started are shut down after it, so none is left for the next test."""
     yield lab_server.subfolder(re.sub(r"\W", "_", request.node.name)[:60])
     lab_server.shut_down_kernels()
+    assert lab_server.running_kernels() == 0

@@ -152,10 +152,6 @@ def shut_down_kernels(url: str, token: str) -> None:
         _api(url, token, f"kernels/{kernel['id']}", "DELETE")
 
 
-def running_kernels(url: str, token: str) -> int:
-    return len(_api(url, token, "kernels"))
-
-
 @dataclass(frozen=True)
 class Lab:
     """A running JupyterLab, and the folder under its ``root`` that one test works in."""
@@ -175,6 +171,9 @@ class Lab:
 
     def shut_down_kernels(self) -> None:
         shut_down_kernels(self.url, self.token)
+
+    def running_kernels(self) -> int:
+        return len(_api(self.url, self.token, "kernels"))
 
 
 @contextlib.contextmanager
