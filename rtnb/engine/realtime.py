@@ -58,9 +58,11 @@ class RealtimeConnection:
         #: Speculative part decodes of the speech in progress, by key.
         self._speculative: dict[tuple[int, int], asyncio.Future] = {}
         #: The likely reply's first audio, prepared from a speculative part's transcript
-        #: (with a predictable brain), by that part's key; then the committed turn's.
+        #: (with a predictable brain), by that part's key; then the committed turn's, then
+        #: the response's that the turn started (by response id).
         self._prepared: dict[tuple[int, int], asyncio.Task] = {}
         self._turn_speech: asyncio.Task | None = None
+        self._response_speech: dict[str, asyncio.Task] = {}
         self._tasks: set[asyncio.Task] = set()
 
     async def open(self) -> None:
@@ -72,7 +74,8 @@ class RealtimeConnection:
     async def close(self) -> None:
         self._drop(list(self._speculative))
         self._unprepare(list(self._prepared))
-        _cancel_prepared(self._turn_speech)
+        for task in [self._turn_speech, *self._response_speech.values()]:
+            _cancel_prepared(task)
         tasks = [*self._responses.values(), *self._tasks]
         for task in tasks:
             task.cancel()
@@ -83,6 +86,9 @@ class RealtimeConnection:
             if isinstance(out, dict):
                 await self._send(out)
             elif isinstance(out, StartResponse):
+                if self._turn_speech is not None:  # this response answers that turn
+                    self._response_speech[out.response_id] = self._turn_speech
+                    self._turn_speech = None
                 task = asyncio.create_task(self._respond(out.response_id))
                 self._responses[out.response_id] = task
                 task.add_done_callback(lambda _t, rid=out.response_id:
@@ -277,6 +283,8 @@ class RealtimeConnection:
         except Exception as exc:
             _log_failure(f"response {rid}", exc)
             await self.dispatch(core.fail(rid, f"{type(exc).__name__}: {exc}"))
+        finally:  # a reply without speech (text, a tool call) leaves its preparation
+            _cancel_prepared(self._response_speech.pop(rid, None))
 
     async def _brain_round(self, rid: str) -> tuple[bool, bool]:
         """Ask the brain once and output its reply: ``(cut at the token limit, ran MCP tools)``.
@@ -295,7 +303,8 @@ class RealtimeConnection:
             await self.dispatch(core.output_message(rid))
             params = core.responses[rid].params
             if "audio" in params["output_modalities"]:
-                async for piece, pcm in self._speak(text, params["voice"], params["speed"]):
+                async for piece, pcm in self._speak(rid, text, params["voice"],
+                                                    params["speed"]):
                     await self.dispatch(core.output_chunk(rid, piece, pcm))
             else:
                 for piece in _text_pieces(text):
@@ -316,14 +325,14 @@ class RealtimeConnection:
                     ran = True
         return incomplete, ran
 
-    async def _speak(self, text: str, voice: str, speed: float
+    async def _speak(self, rid: str, text: str, voice: str, speed: float
                      ) -> AsyncIterator[tuple[str, bytes]]:
         """Yield ``(text piece, pcm)`` chunks of at most CHUNK_MS, sentence by sentence.
 
         The first reply of a turn may use the audio prepared in its silence window.
         """
         prepared = None
-        task, self._turn_speech = self._turn_speech, None
+        task = self._response_speech.pop(rid, None)
         if task is not None:
             try:
                 prepared = await asyncio.shield(task)

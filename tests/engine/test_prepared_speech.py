@@ -14,7 +14,6 @@ from openai import AsyncOpenAI
 
 from tests import speechgen
 
-
 #: Audio is sent faster than real time, so the test waits where a user pauses: the
 #: speculative decode then finishes inside the silence window, as it does live.
 PAUSE_S = 1.5

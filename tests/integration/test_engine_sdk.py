@@ -200,9 +200,16 @@ async def test_error_event_echoes_client_id_and_session_survives(engine):
         await conn.send({"type": "input_audio_buffer.commit"})
         err = (await until(conn, "error"))[-1]
         assert err.error.code == "input_audio_buffer_commit_empty"
-        await conn.conversation.item.create(item={
-            "type": "message", "role": "user", "content": [{"type": "input_text",
-                                                            "text": "hi"}]})
+        # A spoken item (push to talk): the first response waits for its transcript, so
+        # it is surely still active when the second response.create arrives (a reply said
+        # before comes from the sentence cache and could finish in between).
+        from tests import speechgen
+
+        await conn.session.update(session={"type": "realtime", "audio": {"input": {
+            "turn_detection": None}}})
+        await conn.input_audio_buffer.append(
+            audio=base64.b64encode(speechgen.utterance("Hi there.")).decode())
+        await conn.input_audio_buffer.commit()
         await conn.response.create()
         await conn.response.create()
         events = await until(conn, "error")

@@ -82,7 +82,7 @@ TokenLogprobs = list[tuple[str, float]]
 
 #: Threads per decode. One: a sized decode is mostly the decoder's token loop, which a
 #: second thread barely speeds up, while OpenMP's idle threads spin for ~100 ms of CPU
-#: after each encode (``benchmarks/README.md``, "Threads").
+#: after each encode (``benchmarks/speech_threads.py``).
 CPU_THREADS = 1
 
 

@@ -123,7 +123,7 @@ class _ShrinkingSession:
 
 #: onnxruntime threads per synthesis. One: several sentences (of several sessions) run at
 #: once on the engine's TTS workers instead, which costs less CPU per sentence than one
-#: sentence on several threads (``benchmarks/tts_threads.py``).
+#: sentence on several threads (``benchmarks/speech_threads.py``).
 THREADS = 1
 
 
@@ -136,7 +136,7 @@ class PiperTts:
     sample_rate = 24000
 
     def __init__(self, model_path: str | Path | None = None, arena: str = "shrink",
-                 threads: int = THREADS) -> None:
+                 threads: int = THREADS, spin: bool = False) -> None:
         from piper import PiperVoice
 
         if arena not in ARENA_MODES:
@@ -152,9 +152,10 @@ class PiperTts:
         options.enable_cpu_mem_arena = arena != "off"
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        # Idle intra-op threads would spin for work: that burns a core per run that the
-        # other sessions' speech needs (measured in benchmarks/README.md, "Threads").
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Idle intra-op threads would spin for work: that burns CPU the other sessions'
+        # speech needs (``spin=True``, onnxruntime's default; benchmarks/speech_threads.py).
+        options.add_session_config_entry("session.intra_op.allow_spinning",
+                                         "1" if spin else "0")
         session = onnxruntime.InferenceSession(
             str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
         self._voice.session = _ShrinkingSession(session) if arena == "shrink" else session
