@@ -48,11 +48,14 @@ def bench_vad(rows: list[tuple[str, str]]) -> None:
 
 
 def bench_asr(rows: list[tuple[str, str]], quick: bool, full: bool,
-              only: tuple[str, ...] = ("phrases", "numbers", "short")) -> None:
+              only: tuple[str, ...] = ("phrases", "numbers", "short"),
+              floors: tuple[float, ...] = ()) -> None:
     """WER and cost of the engine's path (sized windows, guarded) and of the full 30 s window.
 
     The set: the 12 ``PHRASES`` (today's figure) plus ``NUMBER_PHRASES`` and
     ``SHORT_PHRASES``, each x voices x speeds, with 200 ms before and 300 ms after.
+    ``floors``: also the engine's path with ``logprob_floor`` set, a decode less sure than
+    that redone with the full window (the accuracy/CPU trade-off).
     """
     voices = (
         ["alloy", "echo", "shimmer"] if quick else ["alloy", "echo", "shimmer", "cedar", "coral"]
@@ -67,6 +70,9 @@ def bench_asr(rows: list[tuple[str, str]], quick: bool, full: bool,
     asr.warmup()
     rows.append(("ASR load", f"{load * 1000:.0f} ms ({asr.cpu_threads} threads)"))
     paths = {"sized windows (engine)": asr.transcribe}
+    for floor in floors:
+        paths[f"sized, full window below avg logprob {floor}"] = asr.variant(
+            logprob_floor=floor, margins=(asr.margins[0], None)).transcribe
     if full:
         paths["full 30 s window"] = asr.transcribe_full
     errors: dict[str, dict[str, list[float]]] = {name: {} for name in paths}
@@ -128,6 +134,9 @@ def main() -> int:
     parser.add_argument("--full-window", action="store_true",
                         help="also run the 30 s window path (today's) over the set")
     parser.add_argument("--only", choices=("asr", "tts", "vad"), help="one part only")
+    parser.add_argument("--floors", default="",
+                        help="comma-separated average log-prob floors, e.g. -0.5: the engine's "
+                             "path redoing less sure decodes with the full window")
     parser.add_argument("--sets", default="phrases,numbers,short",
                         help="ASR sets (comma-separated): phrases, numbers, short")
     args = parser.parse_args()
@@ -137,7 +146,8 @@ def main() -> int:
     if args.only in (None, "vad"):
         bench_vad(rows)
     if args.only in (None, "asr"):
-        bench_asr(rows, args.quick, args.full_window, tuple(args.sets.split(",")))
+        floors = tuple(float(f) for f in args.floors.split(",") if f.strip())
+        bench_asr(rows, args.quick, args.full_window, tuple(args.sets.split(",")), floors)
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
