@@ -1,12 +1,11 @@
 """Threads for the speech models: the engine's settings against the ones before, side by side.
 
-Each configuration runs in a child process of its own (CTranslate2's OpenMP pool is sized
-when the library loads), one after the other on the same machine, on the same utterances
-and sentences:
+Each configuration runs in a child process of its own, one after the other on the same
+machine, on the same utterances and sentences:
 
 - ASR: the engine's sized decode of each utterance (``WhisperAsr().transcribe``), wall and
-  CPU time. ``before``: ``cpu_threads`` = the CPUs (up to 4) and OpenMP's own pool size;
-  ``now``: one thread (``asr.CPU_THREADS``, CTranslate2 loaded with ``OMP_NUM_THREADS=1``).
+  CPU time. ``before``: ``cpu_threads`` = the CPUs (up to 4), the log-mel on numpy's BLAS
+  threads; ``now``: one thread (``asr.CPU_THREADS``) and one BLAS thread for the log-mel.
 - TTS: Piper synthesis of each sentence (``PiperTts.synthesize_sentence``), wall and CPU
   time, alone and two at a time (as the engine's two synthesis workers run them: the
   throughput is sentences of audio per CPU second). ``before``: onnxruntime's default
@@ -47,12 +46,11 @@ def child(config: str, rounds: int) -> dict:
     from tests import speechgen
 
     cpus = len(os.sched_getaffinity(0))
-    if config == "before":
-        import ctranslate2  # noqa: F401  (OpenMP sized by itself, as before)
     from rtnb.engine.speech.asr import WhisperAsr
     from rtnb.engine.speech.tts import PiperTts
 
-    asr = WhisperAsr(cpu_threads=min(4, cpus) if config == "before" else None)
+    asr = (WhisperAsr(cpu_threads=min(4, cpus), blas_threads=None) if config == "before"
+           else WhisperAsr())
     tts = PiperTts(threads=0, spin=True) if config == "before" else PiperTts()
     audio = [speechgen.utterance(u) for u in UTTERANCES]
     asr.warmup()
@@ -93,7 +91,8 @@ def main() -> int:
     if args.child:
         print(json.dumps(child(args.child, args.rounds)))
         return 0
-    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     results = {}
     for config in ("before", "now"):
         out = subprocess.run([sys.executable, __file__, "--child", config, "--rounds",

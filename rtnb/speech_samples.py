@@ -104,10 +104,9 @@ def word_end_ms(pcm: bytes, words: int) -> float:
 
 @functools.lru_cache(maxsize=1)
 def _word_model() -> Any:
-    from .engine.speech.asr import default_model_dir, import_ctranslate2
-
-    import_ctranslate2(1)
     from faster_whisper import WhisperModel
+
+    from .engine.speech.asr import default_model_dir
 
     return WhisperModel(str(default_model_dir()), device="cpu", compute_type="int8",
                         cpu_threads=1, local_files_only=True)

@@ -1,41 +1,49 @@
 """Threads of the speech models: one per decode and per synthesis, and no spinning.
 
-Idle OpenMP and onnxruntime threads spin for work and take CPU from other sessions'
-speech; ``benchmarks/README.md`` ("Threads") measures the cost.
+Idle OpenBLAS and onnxruntime threads spin for work and take CPU from other sessions'
+speech; ``benchmarks/speech_threads.py`` measures the cost.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-
-CHILD = r'''
-import json, os
 import numpy as np
-from rtnb.engine.speech.asr import WhisperAsr
-asr = WhisperAsr()
-tone = (0.1 * np.sin(2 * np.pi * 220 * np.arange(24000) / 24000)).astype(np.float32)
-asr.transcribe(tone)
-print(json.dumps({"omp": os.environ.get("OMP_NUM_THREADS")}))
-'''
+import pytest
+from threadpoolctl import threadpool_info
 
 
-def asr_child(**env: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, text=True,
-                         capture_output=True, timeout=300, check=True,
-                         env={k: v for k, v in {**os.environ, **env}.items()
-                              if not (k == "OMP_NUM_THREADS" and k not in env)})
-    return json.loads(out.stdout.strip().splitlines()[-1])
+@pytest.fixture(scope="module")
+def asr():
+    from rtnb.engine.speech.asr import CPU_THREADS, WhisperAsr
+
+    model = WhisperAsr()
+    assert model.cpu_threads == CPU_THREADS == 1
+    return model
 
 
-def test_the_openmp_setting_is_only_for_the_import_and_a_users_own_is_kept():
-    assert asr_child()["omp"] is None  # set only while CTranslate2 loads
-    assert asr_child(OMP_NUM_THREADS="4")["omp"] == "4"
+def blas_threads() -> list[int]:
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_the_log_mel_runs_on_one_blas_thread_and_the_limit_is_lifted_after(asr, monkeypatch):
+    before = blas_threads()
+    assert before, "numpy has a BLAS"
+    seen: list[list[int]] = []
+    inner = asr._model.feature_extractor
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(inner, name)
+
+        def __call__(self, *args, **kwargs):
+            seen.append(blas_threads())
+            return inner(*args, **kwargs)
+
+    monkeypatch.setattr(asr._model, "feature_extractor", Spy())
+    tone = (0.1 * np.sin(2 * np.pi * 220 * np.arange(24000) / 24000)).astype(np.float32)
+    asr.transcribe(tone)  # sized windows
+    asr.transcribe_full(tone)  # the full window (faster-whisper's own loop)
+    assert len(seen) >= 2 and all(threads == [1] * len(threads) for threads in seen)
+    assert blas_threads() == before
 
 
 def test_piper_runs_one_thread_without_spinning():

@@ -21,12 +21,11 @@ after token suppression, the distribution the greedy decode picked from).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.util
 import math
-import os
 import re
-import sys
 import threading
 import zlib
 from collections.abc import Sequence
@@ -81,27 +80,9 @@ TokenLogprobs = list[tuple[str, float]]
 
 
 #: Threads per decode. One: a sized decode is mostly the decoder's token loop, which a
-#: second thread barely speeds up, while OpenMP's idle threads spin for ~100 ms of CPU
-#: after each encode (``benchmarks/speech_threads.py``).
+#: second thread barely speeds up (``benchmarks/speech_threads.py``); the engine decodes
+#: several sessions' requests together instead.
 CPU_THREADS = 1
-
-
-def import_ctranslate2(threads: int) -> None:
-    """Import CTranslate2 with its OpenMP pool sized to ``threads``.
-
-    The bundled libgomp sizes its pool from ``OMP_NUM_THREADS`` when it loads, and
-    CTranslate2's encoder otherwise uses every core whatever ``cpu_threads`` says. The
-    variable is set only for the import (and only when the user has not set it); a
-    process that imported CTranslate2 before keeps its pool.
-    """
-    if "ctranslate2" in sys.modules or "OMP_NUM_THREADS" in os.environ:
-        import ctranslate2  # noqa: F401
-        return
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    try:
-        import ctranslate2  # noqa: F401
-    finally:
-        del os.environ["OMP_NUM_THREADS"]
 
 
 def default_model_dir() -> Path:
@@ -238,13 +219,13 @@ class WhisperAsr:
                  guard: bool = True, timestamps: bool = False,
                  memory_positions: int = MEMORY_POSITIONS, silence: str = SILENCE,
                  logprob_floor: float | None = LOGPROB_FLOOR,
-                 generate_options: dict[str, Any] | None = None) -> None:
+                 generate_options: dict[str, Any] | None = None,
+                 blas_threads: int | None = 1) -> None:
         path = Path(model_dir) if model_dir else default_model_dir()
         if not path.is_dir():
             raise FileNotFoundError(f"whisper model directory not found: {path}")
         if cpu_threads is None:
             cpu_threads = CPU_THREADS
-        import_ctranslate2(cpu_threads)
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
@@ -275,6 +256,10 @@ class WhisperAsr:
                                      else generate_options)
         self._fills: dict[str, np.ndarray] = {}  # encoded 30 s of silence, per kind
         self._lock = threading.Lock()
+        from threadpoolctl import ThreadpoolController
+
+        self._blas = ThreadpoolController()
+        self.blas_threads = blas_threads
 
     def variant(self, **changes: Any) -> WhisperAsr:
         """This ASR with other settings (``margins``, ``silence``, ...), sharing the model."""
@@ -307,12 +292,21 @@ class WhisperAsr:
         """
         hop = _RATE // FRAMES_PER_S
         x = np.asarray(x[:frames * hop], np.float32)
-        if (silence or self.silence) == "mel":
-            # faster-whisper's transcribe: the audio plus one hop, its last frame dropped.
-            mel = self._model.feature_extractor(x, padding=hop)[:, :-1][:, :frames]
-            return np.pad(mel, ((0, 0), (0, frames - mel.shape[1])))
-        x = np.pad(x, (0, frames * hop - x.size))
-        return self._model.feature_extractor(x, padding=0)[:, :frames]
+        with self._one_blas_thread():
+            if (silence or self.silence) == "mel":
+                # faster-whisper's transcribe: the audio plus one hop, its last frame dropped.
+                mel = self._model.feature_extractor(x, padding=hop)[:, :-1][:, :frames]
+                return np.pad(mel, ((0, 0), (0, frames - mel.shape[1])))
+            x = np.pad(x, (0, frames * hop - x.size))
+            return self._model.feature_extractor(x, padding=0)[:, :frames]
+
+    def _one_blas_thread(self) -> Any:
+        """The log-mel's matrix product on one BLAS thread: OpenBLAS's idle threads spin
+        on after a multi-threaded product, through the encode and decode that follow
+        (~100 ms of CPU per decode on 2 cores, ``benchmarks/speech_threads.py``)."""
+        if self.blas_threads is None:  # BLAS as configured (the benchmarks' "before")
+            return contextlib.nullcontext()
+        return self._blas.limit(limits=self.blas_threads, user_api="blas")
 
     # -- decoding ---------------------------------------------------------------------------
 
@@ -526,7 +520,7 @@ class WhisperAsr:
     def _full(self, x: np.ndarray, prompt: str | None) -> str:
         if x.size == 0:
             return ""
-        with self._lock:
+        with self._lock, self._one_blas_thread():
             segments, _ = self._model.transcribe(
                 x,
                 language="en",
