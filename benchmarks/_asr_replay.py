@@ -95,10 +95,14 @@ def decodes_before(rec: dict[str, Any], cfg: turns.TurnConfig) -> dict[int, list
 
 
 def replay(asr: Any, rows: list[dict[str, Any]], recorder: VadRecorder | None,
-           cfg: turns.TurnConfig) -> dict[str, Any]:
+           cfg: turns.TurnConfig, issue_asr: Any = None) -> dict[str, Any]:
     """Per turn of ``rows`` (each with its ``asr_jobs`` batches, which are removed): the CPU and
     wall of this engine's ASR, of (a) one full-window decode of the turn's speech, and of
-    (b) the engine before issue 9, all measured here, one after another, per turn."""
+    (b) the engine before issue 9, all measured here, one after another, per turn.
+
+    ``issue_asr``: also (a0), the full-window decode with the threads the engine had when
+    issue 9 was filed (a model loaded with those settings).
+    """
     before: dict[int, list[bytes]] = {}
     for rec in (recorder.streams if recorder else []):
         before.update(decodes_before(rec, cfg))
@@ -113,10 +117,16 @@ def replay(asr: Any, rows: list[dict[str, Any]], recorder: VadRecorder | None,
         audio = b"".join(pcm for batch in jobs for pcm, _ in batch)
         with cpu_timer() as full:
             asr.transcribe_full(audio)
+        if issue_asr is not None:
+            with cpu_timer() as then_full:
+                issue_asr.transcribe_full(audio)
         row = {"turn": r["turn"], "requests": sum(len(b) for b in jobs),
                "audio_ms": len(audio) / 48, "cpu_ms": 1000 * ours["cpu"],
                "wall_ms": 1000 * ours["wall"], "full_cpu_ms": 1000 * full["cpu"],
                "full_wall_ms": 1000 * full["wall"]}
+        if issue_asr is not None:
+            row.update(issue_full_cpu_ms=1000 * then_full["cpu"],
+                       issue_full_wall_ms=1000 * then_full["wall"])
         old = before.get(r["speech_stopped_audio_end_ms"])
         if old is not None:
             with cpu_timer() as then:
@@ -144,7 +154,9 @@ def replay(asr: Any, rows: list[dict[str, Any]], recorder: VadRecorder | None,
             "before_calls_per_turn": round(sum(p["before_calls"] for p in matched)
                                            / len(matched), 2) if matched else None,
             "before_matched": len(matched),
+            "issue_full_cpu_ms": stats([p.get("issue_full_cpu_ms") for p in per]),
             "ratio_full": ratio("full_cpu_ms"), "ratio_before": ratio("before_cpu_ms"),
+            "ratio_issue_full": ratio("issue_full_cpu_ms"),
             # the name earlier results used for ratio_full
             "cpu_ratio": ratio("full_cpu_ms")}
 
@@ -159,11 +171,16 @@ def report(replay: dict[str, Any]) -> str:
         f"  (a) one full-window decode of the turn's speech: CPU p50 {f['p50']} ms, mean "
         f"{f['mean']} ms (wall p50 {replay['full_wall_ms']['p50']} ms: this machine's baseline)",
     ]
+    if replay.get("ratio_issue_full") is not None:
+        a0 = replay["issue_full_cpu_ms"]
+        lines.append(f"  (a0) the same, with the threads of the engine when issue 9 was filed "
+                     f"(CPUs up to 4, BLAS threads): CPU p50 {a0['p50']} ms, mean {a0['mean']} ms")
     if replay["before_matched"]:
         lines.append(
             f"  (b) the engine before issue 9 (5ede894's speculation, full windows) on "
             f"{replay['before_matched']} of these turns: {replay['before_calls_per_turn']} "
             f"decodes per turn, CPU p50 {b['p50']} ms, mean {b['mean']} ms")
     lines.append(f"  this engine / (a): {replay['ratio_full']}   "
-                 f"this engine / (b): {replay['ratio_before']}   (total CPU; target <= 0.2)")
+                 f"/ (a0): {replay.get('ratio_issue_full')}   "
+                 f"/ (b): {replay['ratio_before']}   (total CPU; target <= 0.2)")
     return "\n".join(lines)

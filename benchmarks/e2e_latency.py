@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from typing import Any
 
@@ -241,7 +242,11 @@ def main(argv: list[str] | None = None) -> int:
                   "the engine before issue 9 ...", file=sys.stderr)
             cfg = TurnConfig.from_wire({"type": "server_vad",
                                         "silence_duration_ms": args.silence_ms})
-            asr_cpu = replay(engines[0].asr._inner, result["rows"], vads, cfg)
+            from rtnb.engine.speech.asr import WhisperAsr
+
+            issue_asr = WhisperAsr(cpu_threads=min(4, len(os.sched_getaffinity(0))),
+                                   blas_threads=None)
+            asr_cpu = replay(engines[0].asr._inner, result["rows"], vads, cfg, issue_asr)
         for row in result["rows"]:
             row.pop("asr_jobs", None)
         result["asr_cpu"] = asr_cpu

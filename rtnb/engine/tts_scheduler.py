@@ -3,12 +3,13 @@
 A reply is synthesized sentence by sentence. Its first sentence is due at once: the
 listener waits for it. A later sentence is due only when the audio sent before it would
 have played out (less :data:`AHEAD_S`), so it may wait while another session's first
-sentence goes ahead. Jobs run earliest deadline first on :data:`WORKERS` threads; a
-running job is not interrupted, so a first sentence waits for at most one sentence per
-worker. A cancelled job that has not started is dropped.
+sentence goes ahead. Jobs run earliest deadline first on :data:`WORKERS` threads, and a
+job starts no sooner than :data:`HOLD_S` before its deadline: a worker stays free for
+the next first sentence rather than synthesize audio nobody needs yet (a running job is
+not interrupted). A cancelled job that has not started is dropped.
 
-With one session nothing waits: a worker takes a job as soon as it is free, whatever its
-deadline. With many, first sentences no longer queue behind replies that are already
+With one session nothing waits that is needed: a short first sentence makes the next one
+due at once. With many, first sentences no longer queue behind replies that are already
 playing (``benchmarks/load.py`` measures it).
 """
 
@@ -29,6 +30,8 @@ from .futures import settle
 WORKERS = 2
 #: A later sentence is due this long before the audio sent before it has played out.
 AHEAD_S = 1.0
+#: A job may start this long before its deadline, no sooner.
+HOLD_S = 0.5
 #: A job that starts this long after its deadline counts as late.
 LATE_S = 0.05
 
@@ -107,16 +110,23 @@ class TtsScheduler:
             settle(job.future, job.loop, cancel=True)
 
     def _next(self) -> _Job | None:
+        """The earliest job once it may start (None: closed)."""
         with self._cond:
             while True:
                 while not self._closed and not self._heap:
                     self._cond.wait()
                 if self._closed:
                     return None
-                job = heapq.heappop(self._heap)
-                if not job.future.cancelled():
-                    return job
-                self.stats.cancelled += 1
+                job = self._heap[0]
+                if job.future.cancelled():
+                    heapq.heappop(self._heap)
+                    self.stats.cancelled += 1
+                    continue
+                hold = job.deadline - HOLD_S - clock()
+                if hold > 0:  # not needed yet: wait for it, or for a more urgent job
+                    self._cond.wait(hold)
+                    continue
+                return heapq.heappop(self._heap)
 
     def _run(self) -> None:
         while (job := self._next()) is not None:

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from rtnb.engine.tts_scheduler import TtsScheduler, clock
+from rtnb.engine.tts_scheduler import HOLD_S, TtsScheduler, clock
 
 
 def blocker() -> tuple[threading.Event, threading.Event]:
@@ -28,17 +28,34 @@ async def test_queued_jobs_run_earliest_deadline_first():
     first = sched.submit(hold)
     await asyncio.to_thread(started.wait, 5)
     now = clock()
-    # While the worker is busy: a later sentence (due in 2 s), another reply's first
-    # sentence (due now), and a sentence due in 1 s, submitted in that order.
-    later = sched.submit(lambda: order.append("later") or "later", now + 2)
+    # While the worker is busy: a later sentence (due in 0.2 s), another reply's first
+    # sentence (due now), and a sentence due in 0.1 s, submitted in that order.
+    later = sched.submit(lambda: order.append("later") or "later", now + 0.2)
     urgent = sched.submit(lambda: order.append("urgent") or "urgent", now)
-    middle = sched.submit(lambda: order.append("middle") or "middle", now + 1)
+    middle = sched.submit(lambda: order.append("middle") or "middle", now + 0.1)
     assert sched.pending() == 3
     release.set()
     assert await asyncio.gather(first, later, urgent, middle) == [
         "held", "later", "urgent", "middle"]
     assert order == ["urgent", "middle", "later"]
     assert sched.stats.jobs == 4
+    sched.close()
+
+
+async def test_a_job_not_needed_yet_leaves_the_worker_free_for_a_first_sentence():
+    sched = TtsScheduler(workers=1)
+    ran: list[tuple[str, float]] = []
+    t0 = clock()
+    # Due in 1.2 s: it may start only HOLD_S before that, so the idle worker waits...
+    later = sched.submit(lambda: ran.append(("later", clock())), t0 + 0.7 + HOLD_S)
+    await asyncio.sleep(0.2)
+    # ... and a first sentence submitted meanwhile runs at once, before it.
+    first = sched.submit(lambda: ran.append(("first", clock())))
+    await first
+    assert [name for name, _ in ran] == ["first"]
+    await later
+    assert [name for name, _ in ran] == ["first", "later"]
+    assert ran[1][1] >= t0 + 0.7  # held until HOLD_S before its deadline
     sched.close()
 
 
