@@ -21,7 +21,7 @@ from .asr_worker import AsrWorker
 from .auth import Auth
 from .brain.base import Brain
 from .speech_cache import SentenceCache
-from .tts_scheduler import AHEAD_S, TtsScheduler, clock
+from .tts_scheduler import AHEAD_S, SECONDS_PER_CHAR, TtsScheduler, clock
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,8 @@ class Engine:
 
         A TTS with ``plan`` and ``synthesize_sentence`` (:class:`~.speech.tts.PiperTts`)
         goes through :attr:`tts_scheduler`, one sentence at a time: the first is due now,
-        each later one when the audio before it would have played out. ``prepared`` (see
+        each later one when the audio before it would have played out, less a margin and
+        its likely synthesis time. ``prepared`` (see
         :meth:`prepare`) stands in for the first sentence when it is the same sentence,
         voice and speed. Any other TTS (only ``synthesize``) runs its whole reply as one
         job.
@@ -160,8 +161,9 @@ class Engine:
                     started = clock()
                 sent_s += len(pcm) / (2 * getattr(self.tts, "sample_rate", 24000))
                 if i + 1 < len(sentences):
-                    future = self._sentence(sentences[i + 1], voice, speed,
-                                            started + sent_s - AHEAD_S)
+                    following = sentences[i + 1]
+                    future = self._sentence(following, voice, speed, started + sent_s - AHEAD_S
+                                            - SECONDS_PER_CHAR * len(following))
                 yield sentence, pcm
         finally:
             future.cancel()  # a reply cut short: its next sentence is not synthesized

@@ -2,15 +2,16 @@
 
 A reply is synthesized sentence by sentence. Its first sentence is due at once: the
 listener waits for it. A later sentence is due only when the audio sent before it would
-have played out (less :data:`AHEAD_S`), so it may wait while another session's first
-sentence goes ahead. Jobs run earliest deadline first on :data:`WORKERS` threads, and a
-job starts no sooner than :data:`HOLD_S` before its deadline: a worker stays free for
-the next first sentence rather than synthesize audio nobody needs yet (a running job is
-not interrupted). A cancelled job that has not started is dropped.
+have played out (less :data:`AHEAD_S` and its own likely synthesis time,
+:data:`SECONDS_PER_CHAR`), so it may wait while another session's first
+sentence goes ahead. Jobs run earliest deadline first on :data:`WORKERS` threads. A job
+that is not due yet (more than :data:`HOLD_S` before its deadline) runs at once only on
+one worker: the others stay free for the next first sentence (a running job is not
+interrupted). A cancelled job that has not started is dropped.
 
-With one session nothing waits that is needed: a short first sentence makes the next one
-due at once. With many, first sentences no longer queue behind replies that are already
-playing (``benchmarks/load.py`` measures it).
+With one session nothing waits: its sentences come one at a time and each starts at
+once, so a reply is generated as fast as the CPU allows. With many, first sentences no
+longer queue behind replies that are already playing (``benchmarks/load.py``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ from .futures import settle
 WORKERS = 2
 #: A later sentence is due this long before the audio sent before it has played out.
 AHEAD_S = 1.0
-#: A job may start this long before its deadline, no sooner.
+#: A generous guess of one thread's synthesis time per character of a sentence (Piper
+#: joe medium takes ~4 ms on the machines of ``benchmarks/README.md``): a long sentence
+#: is due earlier, so it is ready before the audio before it runs out, also under load.
+SECONDS_PER_CHAR = 0.012
+#: A job this close to its deadline is due; one further off runs early only on one worker.
 HOLD_S = 0.5
 #: A job that starts this long after its deadline counts as late.
 LATE_S = 0.05
@@ -73,6 +78,7 @@ class TtsScheduler:
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._closed = False
+        self._early = 0  # running jobs that started before they were due
 
     def submit(self, work: Callable[[], Any], deadline: float | None = None
                ) -> asyncio.Future:
@@ -109,8 +115,8 @@ class TtsScheduler:
         for job in left:
             settle(job.future, job.loop, cancel=True)
 
-    def _next(self) -> _Job | None:
-        """The earliest job once it may start (None: closed)."""
+    def _next(self) -> tuple[_Job, bool] | None:
+        """The earliest job once it may start, and whether it starts early (None: closed)."""
         with self._cond:
             while True:
                 while not self._closed and not self._heap:
@@ -123,13 +129,16 @@ class TtsScheduler:
                     self.stats.cancelled += 1
                     continue
                 hold = job.deadline - HOLD_S - clock()
-                if hold > 0:  # not needed yet: wait for it, or for a more urgent job
-                    self._cond.wait(hold)
+                early = hold > 0
+                if early and self._early >= max(1, self.workers - 1):
+                    self._cond.wait(hold)  # until it is due, a worker frees, or a job comes
                     continue
-                return heapq.heappop(self._heap)
+                self._early += early
+                return heapq.heappop(self._heap), early
 
     def _run(self) -> None:
-        while (job := self._next()) is not None:
+        while (taken := self._next()) is not None:
+            job, early = taken
             start = clock()
             if start > job.deadline + LATE_S:
                 self.stats.late += 1
@@ -140,5 +149,9 @@ class TtsScheduler:
                 result, error = None, exc
             self.stats.busy_s += clock() - start
             self.stats.jobs += 1
+            if early:
+                with self._cond:
+                    self._early -= 1
+                    self._cond.notify()
             settle(job.future, job.loop, result, error)
 

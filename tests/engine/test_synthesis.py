@@ -9,7 +9,7 @@ import pytest
 from rtnb.engine.brain.rules import RuleBrain
 from rtnb.engine.parts import Engine
 from rtnb.engine.speech_cache import SentenceCache
-from rtnb.engine.tts_scheduler import AHEAD_S
+from rtnb.engine.tts_scheduler import AHEAD_S, SECONDS_PER_CHAR
 
 
 class CountingTts:
@@ -94,9 +94,10 @@ async def test_a_later_sentence_is_due_when_the_audio_before_it_has_played(engin
     async for _ in engine.synthesize("One.|Two.|Three.", "alloy", 1.0):
         pass
     assert due[0] is None  # the first sentence: now
-    # 100 ms of audio per sentence: each later one is due AHEAD_S before the audio sent
-    # so far has played, counted from the first sentence's arrival.
-    assert due[2] - due[1] == pytest.approx(0.1, abs=1e-6)
+    # 100 ms of audio per sentence: each later one is due AHEAD_S, and its own likely
+    # synthesis time, before the audio sent so far has played (from the first's arrival).
+    longer = SECONDS_PER_CHAR * (len("Three.") - len("Two."))
+    assert due[2] - due[1] == pytest.approx(0.1 - longer, abs=1e-6)
     assert AHEAD_S > 0.1
 
 

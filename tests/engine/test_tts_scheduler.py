@@ -42,20 +42,37 @@ async def test_queued_jobs_run_earliest_deadline_first():
     sched.close()
 
 
-async def test_a_job_not_needed_yet_leaves_the_worker_free_for_a_first_sentence():
-    sched = TtsScheduler(workers=1)
+async def test_jobs_not_due_yet_take_one_worker_and_leave_the_other_free():
+    sched = TtsScheduler(workers=2)
+    started, release = blocker()
     ran: list[tuple[str, float]] = []
     t0 = clock()
-    # Due in 1.2 s: it may start only HOLD_S before that, so the idle worker waits...
-    later = sched.submit(lambda: ran.append(("later", clock())), t0 + 0.7 + HOLD_S)
+    far = t0 + 0.7 + HOLD_S  # due in 1.2 s: not due for another 0.7 s
+
+    def early() -> None:
+        started.set()
+        release.wait(5)
+        ran.append(("early", clock()))
+
+    first_early = sched.submit(early, far)  # runs at once: no other job is early
+    await asyncio.to_thread(started.wait, 5)
+    held = sched.submit(lambda: ran.append(("held", clock())), far)
     await asyncio.sleep(0.2)
-    # ... and a first sentence submitted meanwhile runs at once, before it.
-    first = sched.submit(lambda: ran.append(("first", clock())))
-    await first
-    assert [name for name, _ in ran] == ["first"]
-    await later
-    assert [name for name, _ in ran] == ["first", "later"]
-    assert ran[1][1] >= t0 + 0.7  # held until HOLD_S before its deadline
+    assert ran == []  # the second worker is free, yet "held" waits: it is not due
+    urgent = sched.submit(lambda: ran.append(("urgent", clock())))
+    await urgent  # a first sentence gets the free worker at once
+    release.set()
+    await asyncio.gather(first_early, held)
+    # "held" starts only once the early worker is free again (or once it is due).
+    assert [name for name, _ in ran] == ["urgent", "early", "held"]
+    sched.close()
+
+
+async def test_one_sessions_sentences_never_wait_for_their_deadline():
+    sched = TtsScheduler(workers=2)
+    t0 = clock()
+    got = [await sched.submit(lambda i=i: i, t0 + 10 + i) for i in range(3)]
+    assert got == [0, 1, 2] and clock() - t0 < 5  # one at a time: each starts early
     sched.close()
 
 
