@@ -38,6 +38,32 @@ def configure(engine: Any, prepare: bool = True, tts_cache: bool = True) -> None
         engine.tts_cache = SentenceCache(max_bytes=0)
 
 
+def add_engine_options(parser: Any, scope: str = "") -> None:
+    """``--no-prepare`` and ``--no-tts-cache`` (``scope`` prefixes their help)."""
+    parser.add_argument("--no-prepare", action="store_true",
+                        help=f"{scope}the engine does not prepare replies' first sentences in "
+                             "the silence window (the engine before it did)")
+    parser.add_argument("--no-tts-cache", action="store_true",
+                        help=f"{scope}the engine synthesizes every sentence, even one it said "
+                             "before (the rule brain's replies repeat: the cache hides TTS cost)")
+
+
+def load_engine(trace: bool, prepare: bool = True, tts_cache: bool = True
+                ) -> tuple[Any, Any]:
+    """A loaded engine, :func:`configure` d, with a :class:`StageTrace` installed if
+    ``trace``: ``(engine, tracer or None)``."""
+    from _realtime import StageTrace
+
+    from rtnb.engine.server import Engine
+
+    engine = Engine.load(progress=lambda msg: print(f"  engine: {msg}", file=sys.stderr))
+    configure(engine, prepare, tts_cache)
+    tracer = StageTrace() if trace else None
+    if tracer is not None:
+        tracer.install(engine)
+    return engine, tracer
+
+
 def counters(engine: Any) -> dict[str, Any]:
     """The engine's TTS scheduler, ASR worker, prepared-speech and sentence-cache counters."""
     return {"tts": asdict(engine.tts_scheduler.stats), "asr": asdict(engine.asr_worker.stats),
@@ -46,17 +72,10 @@ def counters(engine: Any) -> dict[str, Any]:
 
 def _child(conn: Any, trace: bool, options: dict[str, Any]) -> None:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from _realtime import StageTrace
-
     from rtnb.engine.background import start_engine
-    from rtnb.engine.server import Engine
 
     before = _rss_mb(os.getpid())
-    engine = Engine.load(progress=lambda msg: print(f"  engine: {msg}", file=sys.stderr))
-    configure(engine, **options)
-    tracer = StageTrace() if trace else None
-    if tracer is not None:
-        tracer.install(engine)
+    engine, tracer = load_engine(trace, **options)
     with start_engine(engine=engine) as running:
         conn.send({"url": running.url, "rss_before_mb": before})
         while True:

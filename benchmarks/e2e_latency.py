@@ -26,7 +26,7 @@ from typing import Any
 
 from _asr_replay import VadRecorder, replay
 from _asr_replay import report as replay_report
-from _engine_proc import configure, counters
+from _engine_proc import add_engine_options, configure, counters
 from _realtime import (
     VOICES,
     CpuMonitor,
@@ -214,12 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history", choices=("keep", "fresh"), default="keep",
                         help="keep: the conversation keeps every turn (default); fresh: delete "
                              "each turn's items so every turn starts from an empty conversation")
-    parser.add_argument("--no-prepare", action="store_true",
-                        help="in-process engine: do not prepare the reply's first sentence in "
-                             "the silence window (the engine before it did)")
-    parser.add_argument("--no-tts-cache", action="store_true",
-                        help="in-process engine: synthesize every sentence, even one said "
-                             "before (most rule-brain replies repeat a stock sentence)")
+    add_engine_options(parser, "in-process engine: ")
     parser.add_argument("--no-replay", action="store_true",
                         help="skip the side-by-side ASR CPU replay after the turns")
     parser.add_argument("--out", default="e2e_latency.json")
@@ -230,11 +225,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def install(engine: Any) -> None:
         configure(engine, prepare=not args.no_prepare, tts_cache=not args.no_tts_cache)
-        trace.install(engine)
-        vads.install(engine)
-        engines.append(engine)
+        if trace is not None:  # --no-trace: the engine options still apply
+            trace.install(engine)
+            vads.install(engine)
+            engines.append(engine)
 
-    with engine_url(args.url, install if trace else None) as url:
+    with engine_url(args.url, install) as url:
         result = asyncio.run(run(args, url, trace))
         asr_cpu: dict[str, Any] = {"turns": []}
         if engines and not args.no_replay:

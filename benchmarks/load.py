@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 from _bench import git_rev, rss_mb
-from _engine_proc import EngineProcess, configure, counters
+from _engine_proc import EngineProcess, add_engine_options, counters, load_engine
 from _realtime import (
     VOICES,
     CpuMonitor,
@@ -309,7 +309,7 @@ class ThreadHost:
 
     def __init__(self, running: Any, trace: StageTrace | None) -> None:
         self.running = running
-        self.url = running
+        self.url = running.url
         self.trace = trace
 
     def between(self, kind: str, t0: float, t1: float) -> list[tuple[float, float, Any]]:
@@ -458,14 +458,9 @@ def engine_host(thread: bool, trace: bool, **options: Any):
             yield proc, proc.rss_before_mb
         return
     from rtnb.engine.background import start_engine
-    from rtnb.engine.server import Engine
 
     before = rss_mb()["rss_mb"]
-    engine = Engine.load(progress=lambda msg: print(f"  engine: {msg}", file=sys.stderr))
-    configure(engine, **options)
-    tracer = StageTrace() if trace else None
-    if tracer is not None:
-        tracer.install(engine)
+    engine, tracer = load_engine(trace, **options)
     with start_engine(engine=engine) as running:
         yield ThreadHost(running, tracer), before
 
@@ -478,12 +473,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="turns per session (default 3; more for small N, see --min-turns)")
     parser.add_argument("--min-turns", type=int, default=12,
                         help="at least this many turns in total per N (default 12)")
-    parser.add_argument("--no-prepare", action="store_true",
-                        help="the engine does not prepare replies' first sentences in the "
-                             "silence window")
-    parser.add_argument("--no-tts-cache", action="store_true",
-                        help="the engine synthesizes every sentence, even one it said before "
-                             "(the rule brain's replies repeat: the cache hides TTS cost)")
+    add_engine_options(parser)
     parser.add_argument("--thread-engine", action="store_true",
                         help="run the engine in this process (sharing the clients' GIL)")
     parser.add_argument("--no-trace", action="store_true",

@@ -65,7 +65,7 @@ class Engine:
     asr_worker: AsrWorker = field(init=False, repr=False)
     #: The TTS workers for every session: first sentences before later ones.
     tts_scheduler: TtsScheduler = field(default_factory=TtsScheduler)
-    stats: EngineStats = field(default_factory=lambda: EngineStats())
+    stats: EngineStats = field(default_factory=EngineStats)
     #: Recently synthesized sentences (a templated brain repeats itself); max_bytes=0: off.
     tts_cache: SentenceCache = field(default_factory=SentenceCache)
     #: With a predictable brain, prepare each reply's first sentence in the silence window
