@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
@@ -187,6 +188,47 @@ def summarize(rows: list[dict[str, Any]], pick: Any) -> dict[str, Any]:
     return out
 
 
+def sign_test(better: int, worse: int) -> float:
+    """Two-sided sign test: how likely a split this uneven is when neither side is better."""
+    n, k = better + worse, min(better, worse)
+    if n == 0:
+        return 1.0
+    return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n)
+
+
+def paired(rows: list[dict[str, Any]], pick: Any) -> dict[str, Any]:
+    """Per set, utterances heard right (no word error) and, on the same audio, how many this
+    setting hears right where the full window does not ("better") and the other way round
+    ("worse"), with McNemar's exact test (the sign test on those discordant pairs)."""
+    out: dict[str, Any] = {}
+    for kind in SETS:
+        mine = [r for r in rows if r["kind"] == kind]
+        if not mine:
+            continue
+        ours = [word_error_rate(r["said"], pick(r)["text"]) for r in mine]
+        full = [word_error_rate(r["said"], r["full"]["text"]) for r in mine]
+        better = sum(a == 0 < b for a, b in zip(ours, full, strict=True))
+        worse = sum(b == 0 < a for a, b in zip(ours, full, strict=True))
+        out[kind] = {"right": sum(a == 0 for a in ours), "utterances": len(mine),
+                     "better": better, "worse": worse, "p": round(sign_test(better, worse), 3)}
+    return out
+
+
+def paired_table(pairs: dict[str, dict[str, Any]]) -> str:
+    sets = [k for k in SETS if any(k in p for p in pairs.values())]
+    head = " | ".join(f"{k}: heard right · right where full is wrong / wrong where full is "
+                      f"right (p)" for k in sets)
+    lines = [f"| setting | {head} |", "|---|" + "---:|" * len(sets)]
+    for name, p in pairs.items():
+        cells = " | ".join(
+            f"{p[k]['right']}/{p[k]['utterances']}" + ("" if name == FULL else
+                                                       f" · {p[k]['better']}/{p[k]['worse']} "
+                                                       f"(p {p[k]['p']:.2f})")
+            for k in sets)
+        lines.append(f"| {name} | {cells} |")
+    return "\n".join(lines)
+
+
 def decide(summary: dict[str, dict[str, Any]]) -> tuple[str | None, list[str]]:
     """The cheapest setting with no more word errors than the full window on every set, and
     every setting that qualifies (cheapest first)."""
@@ -305,6 +347,11 @@ def main(argv: list[str] | None = None) -> int:
           f"CPUs; this machine's full-window decode: {full['wall_ms']:.0f} ms wall, "
           f"{full['cpu_ms']:.0f} ms CPU per utterance\n")
     print(table(summary, decision))
+    pairs = {name: paired(rows, pick) for name, pick in configs.items()}
+    print("\nUtterance by utterance, against the full window on the same audio (McNemar's "
+          "exact p; word errors can differ where both are wrong: numbers are compared digit by "
+          "digit, so \"10\" for \"two\" is two word errors and \"tune\" one):\n")
+    print(paired_table(pairs))
     print(f"\nqualify (no more word errors than the full window on every set), cheapest first: "
           f"{', '.join(qualified) or 'none'}")
     if decision is None:
@@ -336,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "machine": machine(), "threads": asr.cpu_threads,
                                 "foreign_cpu": busy.pct, "grid": grid, "cut_ms": args.cut, "decision": decision,
                                 "qualified": qualified, "engine": engine_setting(),
-                                "summary": summary, "batch": batch, "rows": rows},
+                                "summary": summary, "paired": pairs, "batch": batch, "rows": rows},
                                indent=1) + "\n")
     print(f"wrote {path}")
     return 0

@@ -22,6 +22,13 @@ Per N:
   ``.done`` transcript; every turn answered), nothing reordered (event ids strictly
   increasing; per response the canonical order output_item.added -> content_part.added ->
   deltas -> .done -> content_part.done -> output_item.done -> response.done), no ``error``.
+- Stalls: how long replies' playback ran dry while their next sentence was still being
+  synthesized (``rtnb.analysis`` ``stall``: played in real time from the first chunk),
+  p95 over all turns and the number of turns with one. The latency of a reply's start and
+  its flow compete for the same CPU: a scheduler can trade one for the other.
+- Transcripts: each turn's transcript as the protocol delivered it (the engine's whole path:
+  speculative parts joined, decodes batched under load) against the words the user said,
+  as utterances heard right and the word error rate (``rtnb.wer``).
 - Memory: the engine's RSS (with ``--thread-engine``: this process's, engine + clients),
   sampled every 0.5 s, its growth over the idle engine, and per extra session: the peak's
   growth since the previous N divided by the sessions added.
@@ -64,6 +71,7 @@ from _realtime import (
 
 from rtnb import analysis
 from rtnb import events as ev
+from rtnb.wer import normalize, word_error_rate
 
 CHUNK_MS = 40  # rtnb.session.session.APPEND_CHUNK_MS
 _DELTA_DONE = {ev.AUDIO_TRANSCRIPT_DELTA: ev.AUDIO_TRANSCRIPT_DONE,
@@ -287,11 +295,13 @@ async def client(idx: int, n: int, engine: Any, audio: dict[tuple[str, str], byt
     turns = session.metrics()
     out["e2e"] = [t.e2e for t in turns if t.e2e is not None]
     out["ttfb"] = [t.ttfb for t in turns if t.ttfb is not None]
+    out["stall"] = [t.stall or 0.0 for t in turns if t.e2e is not None]
     out["turns_logged"] = len(turns)
     true = []
     if mic is not None:
         timelines = analysis.timelines(session.log.entries)
         for turn, utt in zip(timelines, out["utterances"], strict=False):
+            utt["heard"] = turn.user_text
             t_end = mic.session_time_at(utt["speech_end_ms"])
             first = turn.marks.get("first_audio")
             if t_end is not None and first is not None:
@@ -370,11 +380,21 @@ async def one_n(n: int, host: Any, audio: dict[tuple[str, str], bytes],
     foreign = cpu.share(t0, t1)
     if foreign is not None and engine_cores is not None:  # the engine is not "other"
         foreign = max(0.0, foreign - engine_cores / (os.cpu_count() or 1))
+    heard = [u for c in clients for u in c["utterances"] if "heard" in u]
+    words = sum(len(normalize(u["said"])) for u in heard)
+    errors = sum(round(word_error_rate(u["said"], u["heard"]) * len(normalize(u["said"])))
+                 for u in heard)
     res = {
         "n": n, "seconds": round(t1 - t0, 1), "turns_sent": sent, "turns_answered": answered,
+        "transcripts": {"turns": len(heard), "heard_right": sum(
+            word_error_rate(u["said"], u["heard"]) == 0 for u in heard),
+            "word_errors": errors, "words": words,
+            "wer": round(100 * errors / words, 2) if words else None},
         "turns_logged": sum(c["turns_logged"] for c in clients),
         "e2e": stats(e2e), "e2e_true": stats(true),
         "ttfb": stats([v for c in clients for v in c["ttfb"]]),
+        "stall": stats([v for c in clients for v in c["stall"]]),
+        "turns_stalled": sum(v > 0 for c in clients for v in c["stall"]),
         "problems": len(problems), "problem_samples": problems[:20],
         "server_events": sum(c["server_events"] for c in clients),
         "rss_before_mb": rss_before, "rss_peak_mb": max(peak),
@@ -431,7 +451,10 @@ async def run(args: argparse.Namespace, host: Any) -> dict[str, Any]:
                       f"{res['stage_tts_sentence']['p95']} ms", file=sys.stderr)
             print(f"  N={n:>2}: e2e p50 {e['p50']} p95 {e['p95']} ms (true end p95 {tr['p95']})"
                   f"  turns {res['turns_answered']}/{res['turns_sent']}  problems "
-                  f"{res['problems']}  RSS {res['rss_peak_mb']} MB  late p95 "
+                  f"{res['problems']}  stalls {res['turns_stalled']} (p95 "
+                  f"{res['stall']['p95']} ms)  heard right {res['transcripts']['heard_right']}/"
+                  f"{res['transcripts']['turns']} (WER {res['transcripts']['wer']}%)  "
+                  f"RSS {res['rss_peak_mb']} MB  late p95 "
                   f"{res['late_p95_ms']} ms  CPU engine {res['engine_cpu_cores']} clients "
                   f"{res['client_cpu_cores']} cores  other {res['foreign_cpu']}%  "
                   f"{'OK' if res['ok'] else 'FAIL'}", file=sys.stderr)
@@ -447,6 +470,30 @@ async def run(args: argparse.Namespace, host: Any) -> dict[str, Any]:
     finally:
         monitor.cancel()
     return {"rows": rows}
+
+
+def cpu_demand(rows: list[dict[str, Any]], n: int, stagger: float) -> dict[str, Any] | None:
+    """A lower bound on the cores ``n`` sessions ask for: the cheapest CPU per turn of any N
+    measured (engine and clients; fixed costs spread thinner as N grows) times the turn rate
+    of the least loaded N (where nothing queues yet, so a session's pace is its own: lead-in,
+    utterance, silence window, reply played, gap). When it comes near the machine's cores,
+    queueing, not the pipeline, sets the latency.
+    """
+    measured = [r for r in rows if r.get("engine_cpu_cores") is not None
+                and r["turns_answered"]]
+    if not measured:
+        return None
+
+    def per_turn(r: dict[str, Any], key: str) -> float:
+        return r[key] * r["seconds"] / r["turns_answered"]
+
+    engine = min(per_turn(r, "engine_cpu_cores") for r in measured)
+    clients = min(per_turn(r, "client_cpu_cores") for r in measured)
+    calm = min(measured, key=lambda r: r["n"])
+    cycle = calm["n"] * max(calm["seconds"] - stagger, 1.0) / calm["turns_answered"]
+    return {"engine_cpu_s_per_turn": round(engine, 2), "client_cpu_s_per_turn": round(clients, 2),
+            "session_s_per_turn": round(cycle, 1), "pace_from_n": calm["n"], "n": n,
+            "cores": round(n * (engine + clients) / cycle, 2), "machine_cores": os.cpu_count()}
 
 
 @contextlib.contextmanager
@@ -508,16 +555,18 @@ def main(argv: list[str] | None = None) -> int:
         previous = (r["n"], r["rss_peak_mb"])
     ok = [r for r in rows if r["ok"]]
     best = max(ok, key=lambda r: r["n"]) if ok else None
+    demand = cpu_demand(rows, max(args.sessions), args.stagger)
     print(f"\nload: {args.turns} turns per session, 500 ms silence window, pass = e2e p95 < "
           f"{args.e2e_limit:.0f} ms with no lost/reordered events\n")
     print("| N | turns | e2e p50 ms | e2e p95 ms | e2e p95 (true end) ms | lost/reordered | "
           "RSS peak MB | MB per extra session | ASR batch p95 ms | ASR requests/turn | "
           "ASR batch mean | TTS sentence p95 ms | append late p95 ms | "
           "engine+client CPU (cores) | engine CPU (cores) | first sentences prepared/used · "
-          "sentence cache hits/lookups | "
+          "sentence cache hits/lookups | turns stalled (stall p95 ms) | "
+          "transcripts right (WER %) | "
           "other CPU % | pass |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-          "---:|---|")
+          "---:|---:|---:|---|")
     for r in rows:
         asr = r.get("stage_asr_call", {}).get("p95", "-")
         tts = r.get("stage_tts_sentence", {}).get("p95", "-")
@@ -531,12 +580,21 @@ def main(argv: list[str] | None = None) -> int:
               f"{r.get('asr_calls_per_turn', '-')} | {r.get('asr_batch_mean', '-')} | "
               f"{tts} | {r['late_p95_ms']} | "
               f"{r['own_cpu_cores']} | {r['engine_cpu_cores']} | {prepared} | "
+              f"{r['turns_stalled']} ({r['stall']['p95']}) | "
+              f"{r['transcripts']['heard_right']}/{r['transcripts']['turns']} "
+              f"({r['transcripts']['wer']}) | "
               f"{r['foreign_cpu']} | {'yes' if r['ok'] else 'no'} |")
     if best:
         print(f"\nlargest passing N: {best['n']} (e2e p95 {best['e2e']['p95']} ms); RSS peak "
               f"{best['rss_peak_mb']} MB, engine idle {idle} MB")
     else:
         print("\nno N passed")
+    if demand:
+        print(f"CPU demand: a turn costs at least {demand['engine_cpu_s_per_turn']} s of engine "
+              f"CPU and {demand['client_cpu_s_per_turn']} s of the clients'; unloaded "
+              f"(N={demand['pace_from_n']}) a session starts a turn every "
+              f"{demand['session_s_per_turn']} s; so N={demand['n']} sessions ask at least "
+              f"{demand['cores']} cores of this machine's {demand['machine_cores']}")
     payload = {"benchmark": "load", "rev": git_rev(), "machine": machine(),
                "setup": {k: v for k, v in vars(args).items()},
                "definitions": {
@@ -546,7 +604,8 @@ def main(argv: list[str] | None = None) -> int:
                    "problems": "lost or reordered events, errors, unanswered turns "
                                "(see check_events)"},
                "rss_idle_engine_mb": idle, "rss_before_engine_mb": rss_start,
-               "largest_passing_n": best["n"] if best else None, **result}
+               "largest_passing_n": best["n"] if best else None, "cpu_demand": demand,
+               **result}
     print(f"wrote {write_json(args.out, payload)}")
     return 0
 

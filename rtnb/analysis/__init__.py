@@ -29,6 +29,7 @@ from .timeline import (
     BARGE_IN,
     FILLER_GAP,
     HANDOFF,
+    STALL,
     SUPERVISOR,
     TOOL,
     Span,
@@ -52,7 +53,7 @@ from .vad import (
 )
 
 __all__ = [
-    "APPROVAL", "BARGE_IN", "FILLER_GAP", "HANDOFF", "SUPERVISOR", "TOOL", "ms_between", "METRICS", "MAX_PAUSE_MS", "AudioClock", "ExplorerResult", "MetricsTable", "Pause",
+    "APPROVAL", "BARGE_IN", "FILLER_GAP", "HANDOFF", "STALL", "SUPERVISOR", "TOOL", "ms_between", "METRICS", "MAX_PAUSE_MS", "AudioClock", "ExplorerResult", "MetricsTable", "Pause",
     "Segment", "ServerMark", "Span", "Turn", "TurnTimeline", "TurnTimes", "VadSource",
     "compute_turns", "entries_of", "explore", "input_anchor", "is_turn_start", "metrics_of",
     "server_marks", "timelines", "times_from_turn", "turn_detection_in_force", "turn_metrics",

@@ -12,6 +12,8 @@
 - ``handoff_time``: its first handoff span (transfer call done → the new agent's audio).
 - ``barge_in``: the user's speech onset → playback flushed or the response cancelled.
 - ``filler_gap``: the filler's end → the answer's first audio, 0 if the answer came first.
+- ``stall``: the sum of the turn's stalls: its replies' playback ran dry while the next
+  audio was still being made (None: it never did).
 
 :mod:`rtnb.analysis.timeline` defines the marks and spans these are measured between.
 """
@@ -29,6 +31,7 @@ from .timeline import (
     BARGE_IN,
     FILLER_GAP,
     HANDOFF,
+    STALL,
     SUPERVISOR,
     TOOL,
     TurnTimeline,
@@ -40,7 +43,8 @@ if TYPE_CHECKING:
     from ..session.eventlog import LoggedEvent
 
 METRICS = ("e2e", "end_of_turn_delay", "transcription_delay", "ttfb", "tool_time",
-           "approval_wait", "supervisor_time", "handoff_time", "barge_in", "filler_gap")
+           "approval_wait", "supervisor_time", "handoff_time", "barge_in", "filler_gap",
+           "stall")
 
 
 @dataclass
@@ -62,6 +66,7 @@ class Turn:
     handoff_time: float | None = None
     barge_in: float | None = None
     filler_gap: float | None = None
+    stall: float | None = None
     tools: list[tuple[str, float]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,6 +94,8 @@ def turn_metrics(tl: TurnTimeline) -> Turn:
         turn.barge_in = barge_in.ms
     if filler := tl.span(FILLER_GAP):
         turn.filler_gap = max(0.0, filler.ms)
+    if stalls := tl.spans_of(STALL):
+        turn.stall = round(sum(s.ms for s in stalls), 3)
     return turn
 
 

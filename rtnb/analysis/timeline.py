@@ -30,6 +30,12 @@ log it lands*: on a loaded machine it comes after the next turn's commit),
 - ``barge_in``: the user's speech onset (``audio_start_ms`` plus the prefix padding in
   force, mapped to time) → playback flushed or the response cancelled; mark
   ``speech_started``.
+- ``stall``: a reply's playback ran dry: the audio received of an output item so far
+  (played in real time from its first chunk, as a client without a jitter buffer plays
+  it) ran out → its next chunk arrived. Gaps under :data:`STALL_MIN_MS` (what a
+  playback buffer absorbs) are not stalls; label: the item id.
+
+Audio durations assume the default output format, PCM16 at 24 kHz.
 """
 
 from __future__ import annotations
@@ -48,8 +54,11 @@ from .settings import changes as settings_changes
 if TYPE_CHECKING:
     from ..session.eventlog import LoggedEvent
 
-TOOL, APPROVAL, HANDOFF, SUPERVISOR, FILLER_GAP, BARGE_IN = (
-    "tool", "approval", "handoff", "supervisor", "filler_gap", "barge_in")
+TOOL, APPROVAL, HANDOFF, SUPERVISOR, FILLER_GAP, BARGE_IN, STALL = (
+    "tool", "approval", "handoff", "supervisor", "filler_gap", "barge_in", "stall")
+#: A gap in a reply's audio shorter than this is not a stall (a player's buffer).
+STALL_MIN_MS = 20.0
+_BYTES_PER_MS = 48  # PCM16 at 24 kHz
 
 
 def ms_between(a: float | None, b: float | None) -> float | None:
@@ -192,7 +201,7 @@ def _timeline(n: int, entries: Sequence[LoggedEvent], start: int, end: int,
         marks["first_audio"] = audio[0].t
     cfg = settings_at(index.settings, start)
     spans = [*_calls(window, audio), *_supervisor(window), *_filler(window),
-             *_barge_in(window, index.clock, cfg)]
+             *_barge_in(window, index.clock, cfg), *_stalls(audio)]
     return TurnTimeline(n, kind, head.agent, head.t, start, end, item_id, user_text, cfg,
                         anchor, marks, spans)
 
@@ -253,6 +262,28 @@ def _supervisor(window: Sequence[LoggedEvent]) -> list[Span]:
             and e.event.get("call_id") in requests]
 
 
+def _audio_ms(e: LoggedEvent) -> float:
+    """Playing time of one audio delta (a logged delta is ``{"$audio": [.., bytes]}``)."""
+    delta = e.event.get("delta")
+    if isinstance(delta, dict):
+        return delta["$audio"][1] / _BYTES_PER_MS
+    return len(delta or "") * 3 / 4 / _BYTES_PER_MS  # base64 text
+
+
+def _stalls(audio: list[LoggedEvent]) -> list[Span]:
+    items: dict[Any, list[LoggedEvent]] = {}
+    for e in audio:
+        items.setdefault(e.event.get("item_id"), []).append(e)
+    spans = []
+    for item_id, deltas in items.items():
+        played_out = deltas[0].t
+        for e in deltas:
+            if (e.t - played_out) * 1000 >= STALL_MIN_MS:
+                spans.append(Span(STALL, str(item_id), played_out, e.t))
+            played_out = max(played_out, e.t) + _audio_ms(e) / 1000
+    return spans
+
+
 def _filler(window: Sequence[LoggedEvent]) -> list[Span]:
     request = next((e for e in window if e.type == ev.SupervisorRequest.TYPE), None)
     if request is None:
@@ -263,8 +294,7 @@ def _filler(window: Sequence[LoggedEvent]) -> list[Span]:
         return []
     item_id = before[-1].event.get("item_id")
     filler = [e for e in deltas if e.event.get("item_id") == item_id]
-    filler_ms = sum(e.event["delta"]["$audio"][1] for e in filler
-                    if isinstance(e.event.get("delta"), dict)) / 48
+    filler_ms = sum(_audio_ms(e) for e in filler)
     answer = next((e for e in deltas if e.t > request.t
                    and e.event.get("item_id") != item_id), None)
     if answer is None:

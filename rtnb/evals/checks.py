@@ -81,6 +81,12 @@ class Evidence:
         found = [t.e2e for t in self.metrics if t.e2e is not None]
         return found[-1] if found else None
 
+    @property
+    def stall(self) -> float | None:
+        """How long the replies' playback ran dry in all (ms; None: no audio reply)."""
+        spoken = [t for t in self.metrics if t.e2e is not None]
+        return round(sum(t.stall or 0.0 for t in spoken), 3) if spoken else None
+
 
 def args_match(expected: Any, actual: Any) -> bool:
     """Subset match: every expected key is present with a matching value; strings compare
@@ -125,6 +131,9 @@ async def check_turn(expect: Expect, evidence: Evidence, judge: Judge | None
         elif name == "max_e2e_ms":
             e2e = evidence.e2e
             out.append(check(n, name, want, e2e, e2e is not None and e2e <= want))
+        elif name == "max_stall_ms":
+            stall = evidence.stall
+            out.append(check(n, name, want, stall, stall is not None and stall <= want))
         elif name == "guardrail_tripped":
             trips = evidence.guardrail_trips
             out.append(check(n, name, want, bool(trips), bool(trips) == want))

@@ -46,6 +46,7 @@ class Expect(_Model):
     reply_contains: list[str] | None = None
     reply_matches: str | None = None
     max_e2e_ms: float | None = Field(default=None, gt=0)
+    max_stall_ms: float | None = Field(default=None, ge=0)
     guardrail_tripped: bool | None = None
     judge: str | None = None
 

@@ -102,3 +102,34 @@ def test_benchmarks_read_the_same_spans(monkeypatch):
         "to_created": 15.0, "to_first_audio": 260.0, "handoff_time": 300.0}]
     assert bench.filler_margins(three_turns().entries) == [
         {"filler_ms": 600.0, "request_after_filler_start": 30.0, "margin": -350.0}]
+
+
+def stalled_reply() -> Script:
+    """A reply whose second sentence came late, one that came in time, and a second item."""
+    s = Script()
+    s.text(0.0, "tell me more")
+    s.audio(0.100, 300, "a1", "r1")  # plays out at 0.400
+    s.audio(0.650, 200, "a1", "r1")  # 250 ms late: plays 0.650 → 0.850
+    s.audio(0.860, 100, "a1", "r1")  # 10 ms late: a player's buffer absorbs it
+    s.audio(0.900, 100, "a1", "r1")  # early: queued behind the rest, plays to 1.060
+    s.audio(1.500, 100, "a2", "r1")  # another item: its own playback, not a stall
+    return s
+
+
+def test_stall_spans_where_a_reply_ran_dry_and_the_turn_sums_them():
+    (turn,) = timelines(stalled_reply().log.entries)
+    (stall,) = turn.spans_of("stall")
+    assert (stall.label, stall.start, stall.ms) == ("a1", pytest.approx(0.4), pytest.approx(250))
+    (figures,) = stalled_reply().turns()
+    assert figures.stall == pytest.approx(250.0)
+    assert figures.e2e == pytest.approx(100.0)
+
+
+def test_a_reply_that_arrives_ahead_of_playback_has_no_stall():
+    s = Script()
+    s.text(0.0, "hi")
+    for k in range(5):
+        s.audio(0.100 + 0.05 * k, 100, "a1", "r1")
+    (turn,) = timelines(s.log.entries)
+    assert turn.spans_of("stall") == []
+    assert s.turns()[0].stall is None

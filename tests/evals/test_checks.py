@@ -240,3 +240,32 @@ async def test_goal_driven_caller_with_a_model(tmp_path, fake_model):
 ])
 def test_parse_verdict(text_, passed):
     assert parse_verdict(text_).passed is passed
+
+
+async def test_max_stall_ms_reads_the_turns_stalls():
+    """A reply whose second sentence came 250 ms late fails a 100 ms stall budget; one whose
+    audio always came in time passes a budget of 0; a text reply has nothing to check."""
+    from rtnb.analysis import compute_turns
+    from rtnb.evals.checks import Evidence, check_turn
+    from rtnb.evals.suite import Expect
+    from tests.analysis.test_timeline import stalled_reply
+    from tests.logscript import Script
+
+    stalled = stalled_reply()
+    evidence = Evidence(1, stalled.log.entries, compute_turns(stalled.log.entries))
+    (late,) = await check_turn(Expect(max_stall_ms=100), evidence, None)
+    assert (late["passed"], late["actual"]) == (False, pytest.approx(250.0))
+
+    smooth = Script()
+    smooth.text(0.0, "hi")
+    smooth.audio(0.1, 300, "a1", "r1")
+    smooth.audio(0.3, 300, "a1", "r1")
+    evidence = Evidence(1, smooth.log.entries, compute_turns(smooth.log.entries))
+    (ok,) = await check_turn(Expect(max_stall_ms=0), evidence, None)
+    assert (ok["passed"], ok["actual"]) == (True, 0.0)
+
+    typed = Script()
+    typed.text(0.0, "hi")
+    evidence = Evidence(1, typed.log.entries, compute_turns(typed.log.entries))
+    (none,) = await check_turn(Expect(max_stall_ms=0), evidence, None)
+    assert (none["passed"], none["actual"]) == (False, None)
