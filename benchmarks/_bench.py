@@ -9,6 +9,7 @@ running loop: :class:`Contention` takes two snapshots around a measured span, an
 from __future__ import annotations
 
 import contextlib
+import math
 import subprocess
 import time
 from collections.abc import Iterator
@@ -135,3 +136,15 @@ def results_path(name: str) -> Path:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     return RESULTS / name
+
+
+def paired_right(ours: list[bool], reference: list[bool]) -> dict[str, Any]:
+    """Two recognizers on the same utterances: how many each heard right, how many only
+    ``ours`` heard right ("better") and only the reference ("worse"), and McNemar's exact
+    p (the two-sided sign test on those discordant pairs)."""
+    better = sum(a and not b for a, b in zip(ours, reference, strict=True))
+    worse = sum(b and not a for a, b in zip(ours, reference, strict=True))
+    n, k = better + worse, min(better, worse)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n) if n else 1.0
+    return {"right": sum(ours), "reference_right": sum(reference), "utterances": len(ours),
+            "better": better, "worse": worse, "p": round(p, 3)}

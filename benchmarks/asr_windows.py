@@ -43,14 +43,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from _bench import Contention, git_rev, results_path, wait_quiet
+from _bench import Contention, git_rev, paired_right, results_path, wait_quiet
 from _realtime import machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,29 +187,15 @@ def summarize(rows: list[dict[str, Any]], pick: Any) -> dict[str, Any]:
     return out
 
 
-def sign_test(better: int, worse: int) -> float:
-    """Two-sided sign test: how likely a split this uneven is when neither side is better."""
-    n, k = better + worse, min(better, worse)
-    if n == 0:
-        return 1.0
-    return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n)
-
-
 def paired(rows: list[dict[str, Any]], pick: Any) -> dict[str, Any]:
-    """Per set, utterances heard right (no word error) and, on the same audio, how many this
-    setting hears right where the full window does not ("better") and the other way round
-    ("worse"), with McNemar's exact test (the sign test on those discordant pairs)."""
+    """Per set, :func:`_bench.paired_right` of this setting against the full window."""
     out: dict[str, Any] = {}
     for kind in SETS:
         mine = [r for r in rows if r["kind"] == kind]
-        if not mine:
-            continue
-        ours = [word_error_rate(r["said"], pick(r)["text"]) for r in mine]
-        full = [word_error_rate(r["said"], r["full"]["text"]) for r in mine]
-        better = sum(a == 0 < b for a, b in zip(ours, full, strict=True))
-        worse = sum(b == 0 < a for a, b in zip(ours, full, strict=True))
-        out[kind] = {"right": sum(a == 0 for a in ours), "utterances": len(mine),
-                     "better": better, "worse": worse, "p": round(sign_test(better, worse), 3)}
+        if mine:
+            out[kind] = paired_right(
+                [word_error_rate(r["said"], pick(r)["text"]) == 0 for r in mine],
+                [word_error_rate(r["said"], r["full"]["text"]) == 0 for r in mine])
     return out
 
 

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from _bench import paired_right
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -76,6 +78,7 @@ def bench_asr(rows: list[tuple[str, str]], quick: bool, full: bool,
     if full:
         paths["full 30 s window"] = asr.transcribe_full
     errors: dict[str, dict[str, list[float]]] = {name: {} for name in paths}
+    right: dict[str, dict[str, list[bool]]] = {name: {} for name in paths}
     counts: dict[str, dict[str, list[int]]] = {name: {} for name in paths}
     for name, fn in paths.items():
         walls, cpus = [], []
@@ -86,6 +89,7 @@ def bench_asr(rows: list[tuple[str, str]], quick: bool, full: bool,
             walls.append(dt)
             wer, words = word_error_rate(text, heard), len(normalize(text))
             errors[name].setdefault(kind, []).append(wer)
+            right[name].setdefault(kind, []).append(wer == 0)
             count = counts[name].setdefault(kind, [0, 0])
             count[0] += round(wer * words)
             count[1] += words
@@ -99,6 +103,17 @@ def bench_asr(rows: list[tuple[str, str]], quick: bool, full: bool,
                  f"{counts[name][kind][1]})" for kind, errs in per.items()]
         every = [e for v in per.values() for e in v]
         rows.append((f"ASR WER {name}", ", ".join(parts) + f", all {statistics.mean(every):.1%}"))
+    reference = "full 30 s window"
+    for name in paths if reference in paths else ():
+        if name == reference:
+            continue
+        pairs = {kind: paired_right(right[name][kind], right[reference][kind])
+                 for kind in right[name]}
+        rows.append((f"ASR heard right, {name} vs full window",
+                     ", ".join(f"{kind} {p['right']} vs {p['reference_right']} of "
+                               f"{p['utterances']} (only this {p['better']}, only full "
+                               f"{p['worse']}, McNemar p {p['p']:.2f})"
+                               for kind, p in pairs.items())))
 
 
 def bench_tts(rows: list[tuple[str, str]]) -> None:
