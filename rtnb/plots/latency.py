@@ -30,7 +30,7 @@ METRIC_LABELS = {
     "e2e": "e2e (voice to voice)", "end_of_turn_delay": "end of turn",
     "transcription_delay": "transcription", "ttfb": "TTFB (created → audio)",
     "tool_time": "tool calls", "approval_wait": "approval wait", "supervisor_time": "supervisor", "handoff_time": "handoff",
-    "barge_in": "barge-in", "filler_gap": "filler gap",
+    "barge_in": "barge-in", "filler_gap": "filler gap", "stall": "playback stall",
 }
 #: Span kinds, as their notes name them.
 _CALLS = {"approval": "approval", "tool": "tool", "supervisor": "supervisor", "handoff": "handoff",

@@ -203,6 +203,17 @@ async def test_session_and_recording_give_the_same_plots(tmp_path):
         assert "target 1 s" in texts(summary)
 
 
+def test_summary_has_a_stall_row_only_when_a_reply_stalled():
+    from tests.analysis.test_timeline import stalled_reply
+
+    def labels(source):
+        return [t.get_text() for t in plot_latency_summary(source).axes[0].get_yticklabels()]
+
+    assert "playback stall" in labels(stalled_reply().log)
+    assert "playback stall" not in labels(three_turns())
+    assert plot_latency(stalled_reply().log).axes  # stalls are not drawn on the waterfall
+
+
 def test_summary_rows_and_no_turns():
     fig = plot_latency_summary(three_turns())
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
