@@ -55,7 +55,7 @@ PAUSED = [
 ]
 
 CACHE_DIR = Path(os.environ.get("RTNB_SPEECH_CACHE") or Path(tempfile.gettempdir()) / "rtnb-speech")
-_VERSION = "piper-joe-medium/2"  # bump to invalidate cached audio
+_VERSION = "piper-joe-medium/3"  # bump to invalidate cached audio
 _tts: PiperTts | None = None
 _lock = threading.Lock()
 

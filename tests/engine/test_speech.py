@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from rtnb import audio
 from rtnb.engine import speech
 from rtnb.engine.speech import FRAME_BYTES, SileroVad, trace
+from rtnb.engine.speech import tts as tts_mod
 from rtnb.wer import word_error_rate
 from tests import speechgen
 
@@ -161,6 +162,41 @@ def test_tts_streams_sentences_in_order(tts):
     assert " ".join(sentences).split() == text.split()
     assert first_pcm and all(pcm for _, pcm in rest)
     assert first < total / 2
+
+
+def _quiet_ms(pcm: bytes) -> tuple[int, int]:
+    """Milliseconds of quiet (10 ms frames under -50 dBFS) before the first sound and
+    after the last."""
+    x = audio.to_float(pcm)
+    n = x.size // 240
+    loud = np.flatnonzero(np.sqrt(np.mean(x[: n * 240].reshape(n, 240) ** 2, axis=1)) > 10 ** -2.5)
+    return int(loud[0]) * 10, (n - 1 - int(loud[-1])) * 10
+
+
+def test_trim_silence_keeps_the_sound_and_the_asked_margins():
+    rate = 24000
+    tone = 0.3 * np.sin(np.arange(rate // 5) * 2 * np.pi * 220 / rate)  # 200 ms
+    x = np.concatenate([np.zeros(rate * 3 // 10), tone, np.zeros(rate * 3 // 10)])
+    kept = tts_mod.trim_silence(x, rate, lead_ms=20)
+    assert kept.size == x.size - rate * 28 // 100  # 280 ms of the lead gone, the end kept
+    both = tts_mod.trim_silence(x, rate, lead_ms=20, tail_ms=40)
+    assert both.size == rate * 26 // 100  # 20 + 200 + 40 ms
+    assert np.array_equal(both[rate // 50: rate // 50 + tone.size], tone)
+    quiet = np.zeros(rate // 10)
+    assert tts_mod.trim_silence(quiet, rate, 20, 40) is quiet  # nothing to find: unchanged
+
+
+def test_a_sentence_cut_for_a_fast_start_joins_like_the_next_word(tts):
+    """The first chunk of a long sentence ends mid-sentence: Piper's end-of-sentence pause
+    (0.1-0.3 s) and the next chunk's lead-in (up to ~0.4 s) would sound like a stop. A
+    whole sentence keeps its final pause."""
+    first, rest = tts.plan("I'm a simple offline engine, so I can't answer that myself.")
+    assert (first, rest) == ("I'm a simple", "offline engine, so I can't answer that myself.")
+    _, tail = _quiet_ms(tts.synthesize_sentence(first))
+    lead, end = _quiet_ms(tts.synthesize_sentence(rest))
+    assert tail + lead <= 80
+    assert end >= 80
+    assert _quiet_ms(tts.synthesize_sentence("Okay."))[0] <= 30
 
 
 def test_tts_speed_changes_duration(tts):

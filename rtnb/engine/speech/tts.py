@@ -47,6 +47,37 @@ _FIRST_MAX_WORDS = 4
 _MAX_WORDS = 30
 
 
+#: Piper starts a sentence with up to ~0.4 s of near silence (latency before a reply's first
+#: word, a gap before a later sentence's) and ends it with 0.1–0.3 s: at most
+#: :data:`LEAD_MS` of the first is kept, and after a piece cut mid-sentence (no closing
+#: punctuation: the first chunk, see :func:`split_sentences`) at most :data:`CUT_TAIL_MS`
+#: of the second, so the next piece follows like the next word. A sentence's own final
+#: pause stays.
+LEAD_MS = 20
+CUT_TAIL_MS = 40
+_QUIET_DBFS = -50.0
+_CLOSED = re.compile(r"[.!?…,;:—][\"'”’)\]]*$")
+
+
+def trim_silence(audio: np.ndarray, rate: int, lead_ms: float,
+                 tail_ms: float | None = None) -> np.ndarray:
+    """``audio`` without the quiet (10 ms frames under -50 dBFS) before its first sound
+    beyond ``lead_ms``, nor after its last beyond ``tail_ms`` (None: the end stays)."""
+    frame = rate // 100
+    n = audio.size // frame
+    if n == 0:
+        return audio
+    rms = np.sqrt(np.mean(np.square(audio[: n * frame].reshape(n, frame), dtype=np.float64),
+                          axis=1))
+    loud = np.flatnonzero(rms > 10 ** (_QUIET_DBFS / 20))
+    if loud.size == 0:
+        return audio
+    start = max(0, loud[0] * frame - round(lead_ms * rate / 1000))
+    end = audio.size if tail_ms is None else min(
+        audio.size, (loud[-1] + 1) * frame + round(tail_ms * rate / 1000))
+    return audio[start:end]
+
+
 def _is_abbreviation(text: str, end: int) -> bool:
     head = text[:end].split()
     word = head[-1].strip("\"'([{“‘").rstrip(".").lower() if head else ""
@@ -205,8 +236,9 @@ class PiperTts:
                 chunks.append(np.clip(audio / peak * config.volume, -1.0, 1.0))
         if not chunks:
             return b""
-        audio = np.concatenate(chunks)
-        return to_pcm16(soxr.resample(audio, self._native_rate * v.pitch, 24000))
+        audio = soxr.resample(np.concatenate(chunks), self._native_rate * v.pitch, 24000)
+        cut = _CLOSED.search(sentence.strip()) is None
+        return to_pcm16(trim_silence(audio, 24000, LEAD_MS, CUT_TAIL_MS if cut else None))
 
     def warmup(self) -> None:
         """Synthesize one word so the first real call is not slowed by lazy initialisation."""
