@@ -380,16 +380,15 @@ async def one_n(n: int, host: Any, audio: dict[tuple[str, str], bytes],
     foreign = cpu.share(t0, t1)
     if foreign is not None and engine_cores is not None:  # the engine is not "other"
         foreign = max(0.0, foreign - engine_cores / (os.cpu_count() or 1))
-    heard = [u for c in clients for u in c["utterances"] if "heard" in u]
-    words = sum(len(normalize(u["said"])) for u in heard)
-    errors = sum(round(word_error_rate(u["said"], u["heard"]) * len(normalize(u["said"])))
-                 for u in heard)
+    scored = [(word_error_rate(u["said"], u["heard"]), len(normalize(u["said"])))
+              for c in clients for u in c["utterances"] if "heard" in u]
+    words = sum(w for _, w in scored)
+    errors = sum(round(wer * w) for wer, w in scored)
     res = {
         "n": n, "seconds": round(t1 - t0, 1), "turns_sent": sent, "turns_answered": answered,
-        "transcripts": {"turns": len(heard), "heard_right": sum(
-            word_error_rate(u["said"], u["heard"]) == 0 for u in heard),
-            "word_errors": errors, "words": words,
-            "wer": round(100 * errors / words, 2) if words else None},
+        "transcripts": {"turns": len(scored), "heard_right": sum(wer == 0 for wer, _ in scored),
+                        "word_errors": errors, "words": words,
+                        "wer": round(100 * errors / words, 2) if words else None},
         "turns_logged": sum(c["turns_logged"] for c in clients),
         "e2e": stats(e2e), "e2e_true": stats(true),
         "ttfb": stats([v for c in clients for v in c["ttfb"]]),

@@ -78,7 +78,6 @@ def bench_asr(rows: list[tuple[str, str]], quick: bool, full: bool,
     if full:
         paths["full 30 s window"] = asr.transcribe_full
     errors: dict[str, dict[str, list[float]]] = {name: {} for name in paths}
-    right: dict[str, dict[str, list[bool]]] = {name: {} for name in paths}
     counts: dict[str, dict[str, list[int]]] = {name: {} for name in paths}
     for name, fn in paths.items():
         walls, cpus = [], []
@@ -89,7 +88,6 @@ def bench_asr(rows: list[tuple[str, str]], quick: bool, full: bool,
             walls.append(dt)
             wer, words = word_error_rate(text, heard), len(normalize(text))
             errors[name].setdefault(kind, []).append(wer)
-            right[name].setdefault(kind, []).append(wer == 0)
             count = counts[name].setdefault(kind, [0, 0])
             count[0] += round(wer * words)
             count[1] += words
@@ -104,11 +102,10 @@ def bench_asr(rows: list[tuple[str, str]], quick: bool, full: bool,
         every = [e for v in per.values() for e in v]
         rows.append((f"ASR WER {name}", ", ".join(parts) + f", all {statistics.mean(every):.1%}"))
     reference = "full 30 s window"
-    for name in paths if reference in paths else ():
-        if name == reference:
-            continue
-        pairs = {kind: paired_right(right[name][kind], right[reference][kind])
-                 for kind in right[name]}
+    for name in [n for n in paths if n != reference and reference in paths]:
+        pairs = {kind: paired_right([e == 0 for e in errs],
+                                    [e == 0 for e in errors[reference][kind]])
+                 for kind, errs in errors[name].items()}
         rows.append((f"ASR heard right, {name} vs full window",
                      ", ".join(f"{kind} {p['right']} vs {p['reference_right']} of "
                                f"{p['utterances']} (only this {p['better']}, only full "

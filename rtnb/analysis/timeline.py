@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import events as ev
+from ..audio import duration_ms
 from ..engine.turns import TurnConfig
 from .clock import AudioClock
 from .settings import at as settings_at
@@ -58,7 +59,6 @@ TOOL, APPROVAL, HANDOFF, SUPERVISOR, FILLER_GAP, BARGE_IN, STALL = (
     "tool", "approval", "handoff", "supervisor", "filler_gap", "barge_in", "stall")
 #: A gap in a reply's audio shorter than this is not a stall (a player's buffer).
 STALL_MIN_MS = 20.0
-_BYTES_PER_MS = 48  # PCM16 at 24 kHz
 
 
 def ms_between(a: float | None, b: float | None) -> float | None:
@@ -263,11 +263,8 @@ def _supervisor(window: Sequence[LoggedEvent]) -> list[Span]:
 
 
 def _audio_ms(e: LoggedEvent) -> float:
-    """Playing time of one audio delta (a logged delta is ``{"$audio": [.., bytes]}``)."""
-    delta = e.event.get("delta")
-    if isinstance(delta, dict):
-        return delta["$audio"][1] / _BYTES_PER_MS
-    return len(delta or "") * 3 / 4 / _BYTES_PER_MS  # base64 text
+    """Playing time of one logged audio delta (the log keeps ``{"$audio": [start, bytes]}``)."""
+    return duration_ms(e.event["delta"]["$audio"][1])
 
 
 def _stalls(audio: list[LoggedEvent]) -> list[Span]:
