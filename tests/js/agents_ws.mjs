@@ -28,6 +28,17 @@ const { realtimeServerEventSchema } = await import(
   pathToFileURL(path.join(dist, 'openaiRealtimeEvents.mjs')).href);
 const knownTypes = new Set(realtimeServerEventSchema.options.map((o) => o.shape.type.value));
 
+// Client events the SDK puts on the wire (its Node transport sends through ws's WebSocket):
+// whether it sent response.cancel depends on whether it saw the response end first.
+const { WebSocket: SdkWebSocket } = await import(
+  pathToFileURL(path.join(dist, 'shims', 'shims-node.mjs')).href);
+const sent = [];
+const wireSend = SdkWebSocket.prototype.send;
+SdkWebSocket.prototype.send = function send(data, ...rest) {
+  try { sent.push(JSON.parse(String(data)).type); } catch { /* not JSON */ }
+  return wireSend.call(this, data, ...rest);
+};
+
 const report = { events: 0, invalid: [], unknownTypes: [], errors: [], scenarios: {} };
 
 function check(event) {
@@ -155,7 +166,8 @@ try {
 }
 
 // 4. An output guardrail trips on the streamed transcript: the SDK cancels the response
-// (or finds it already done) and sends its corrective message, which gets a new response.
+// (or finds it already done and sends no cancel) and sends its corrective message, which
+// gets a new response.
 {
   const noOffers = {
     name: 'no_offers_of_help',
@@ -167,6 +179,7 @@ try {
     new RealtimeAgent({ name: 'Assistant', instructions: 'Keep answers short.' }),
     { outputGuardrails: [noOffers], outputGuardrailSettings: { debounceTextLength: 20 } });
   const tripped = waitFor(session, 'guardrail_tripped');
+  const sentBefore = sent.length;
   session.sendMessage('Hello!');
   const [, , error] = await tripped;
   const at = log.length;
@@ -175,6 +188,7 @@ try {
   const firstDone = log.find(ofType('response.done'));
   report.scenarios.guardrail = {
     message: String(error.message), firstStatus: firstDone.response.status,
+    cancelSent: sent.slice(sentBefore).includes('response.cancel'),
     feedback: session.history.filter((i) => i.role === 'user').length };
   session.close();
 }
